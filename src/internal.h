@@ -1,0 +1,155 @@
+/* Internal interface between the shared code in src/ and the backends in
+ * src/posix/ and src/win32/. Every non-static internal symbol is mp__.
+ *
+ * Data flow of a process start:
+ *   process.c   checks arguments, keeps the state machine and the registry
+ *   spawn_data.c  packs a child's start data into one byte block (spawn)
+ *   <os>/process.c  fork, posix_spawn or CreateProcess; wait; signal
+ *   <os>/module.c   target address <-> (module, offset), for spawn
+ *   <os>/channel.c  the pipe that carries the start data to a spawned child
+ *   guard.c     the child side: read the block, find the target, run it
+ */
+#ifndef MPROC_INTERNAL_H
+#define MPROC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc.h"
+#include "os.h" /* the backend's own types: mp__os_proc, mp__mutex */
+
+#define MP__NAME_MAX 255
+#define MP__IDENTITY_MAX 127
+
+/* Exit code of a child that could not run its target: missing main guard,
+ * unreadable start data, target module not found. */
+#define MP__EXIT_BOOT_FAILED 1
+
+/* The environment variable that marks a spawned child and names its start
+ * data channel. Set only in the child's environment, removed by the guard
+ * so that grandchildren started by other means never see it. */
+#define MP__CHILD_ENV "MPROC_CHILD"
+
+typedef enum {
+  MP__CREATED = 0,
+  MP__STARTED,
+  MP__EXITED
+} mp__proc_state;
+
+/* Where a target lives, independent of address-space randomisation. */
+typedef struct mp__module_ref {
+  uint64_t offset;   /* target address minus the module's load base */
+  int is_main;       /* the executable itself */
+  char path[1024];   /* the module's file, for a shared library */
+} mp__module_ref;
+
+struct mp_process {
+  uint32_t magic;    /* MP__PROCESS_MAGIC while alive; catches stale pointers */
+  mp_target target;
+  void *arg;         /* our copy; NULL when arg_size is 0 */
+  size_t arg_size;
+  char *name;
+  char identity[MP__IDENTITY_MAX + 1]; /* "1", "1:2": names the children */
+  int daemon;
+  mp_start_method method;              /* DEFAULT: resolved at start */
+  mp__proc_state state;
+  mp_pid pid;
+  int exitcode;
+  mp__os_proc os;
+  struct mp_process *prev, *next;      /* registry of started children */
+};
+
+#define MP__PROCESS_MAGIC 0x6d70726fu /* "mpro" */
+
+/* The calling process, as the library sees it. */
+typedef struct mp__self {
+  char name[MP__NAME_MAX + 1];
+  char identity[MP__IDENTITY_MAX + 1]; /* "" in the launched program */
+  unsigned counter;                    /* children created so far */
+  mp_pid parent_pid;                   /* 0: ask the OS */
+  int daemon;
+  int is_spawned_child;                /* started by spawn, guard ran */
+  int guard_ran;
+} mp__self_t;
+
+extern mp__self_t mp__self;
+
+/* What a spawned child needs to become the process its parent created.
+ * Packed by spawn_data.c into one block: header fields, then arg bytes. */
+typedef struct mp__start_data {
+  mp__module_ref target;
+  char name[MP__NAME_MAX + 1];
+  char identity[MP__IDENTITY_MAX + 1];
+  mp_pid parent_pid;
+  int daemon;
+  mp_start_method parent_method; /* the parent's method in effect */
+  int64_t sentinel;              /* backend-specific inherited handle */
+  uint64_t arg_size;
+} mp__start_data;
+
+/* ---- error.c ---- */
+int mp__os_error(int os_error);           /* stores it, returns MP_ESYS */
+
+/* ---- process.c ---- */
+void mp__registry_lock(void);
+void mp__registry_unlock(void);
+void mp__registry_reset_in_child(void);  /* after fork: siblings aren't ours */
+void mp__ensure_atexit(void);
+void mp__finish_children(void);           /* the at-exit policy */
+/* Runs a child's target and leaves: finishes its own children, flushes
+ * stdio, exits with the target's code. */
+void mp__child_run_and_exit(mp_target target, void *arg);
+
+/* ---- start_method.c ---- */
+mp_start_method mp__effective_method(mp_start_method requested);
+
+/* ---- spawn_data.c ---- */
+/* Packs d (without the arg bytes, which follow it on the wire). */
+int mp__start_data_pack(const mp__start_data *d, void **out, size_t *len);
+int mp__start_data_unpack(const void *buf, size_t len, mp__start_data *d);
+/* The fixed-size prefix that tells the length of the packed header. */
+#define MP__START_PREFIX_LEN 16
+
+/* ---- guard.c: refusal in a guard-less spawned child ---- */
+void mp__refuse_if_missing_guard(void);
+
+/* ==== Backend interface (src/posix/X.c and src/win32/X.c) ==== */
+
+/* system.c */
+uint64_t mp__now_ms(void);                 /* monotonic */
+void mp__sleep_ms(unsigned ms);
+void mp__mutex_lock(mp__mutex *m);
+void mp__mutex_unlock(mp__mutex *m);
+mp_pid mp__os_current_pid(void);
+mp_pid mp__os_parent_pid(void);
+int mp__os_cpu_count(void);
+int mp__os_last_error(void);               /* errno / GetLastError() now */
+void mp__exit_now(int code);               /* no atexit handlers */
+/* Copies the value of an environment variable; 0 if set. */
+int mp__getenv(const char *name, char *buf, size_t cap);
+void mp__unsetenv(const char *name);
+
+/* module.c */
+int mp__module_locate(const void *addr, mp__module_ref *ref);
+/* The address of ref in this process, or NULL if its module can't be
+ * found or the offset does not fall inside its code. */
+void *mp__module_resolve(const mp__module_ref *ref);
+
+/* process.c */
+int mp__os_fork(mp_process *p);            /* MP_ENOTSUP on Windows */
+int mp__os_spawn(mp_process *p, const mp__start_data *d);
+/* 0 once exited (p->exitcode set, OS handles released), MP_ETIMEDOUT. */
+int mp__os_wait(mp_process *p, int timeout_ms);
+int mp__os_signal(mp_process *p, int kill); /* terminate or kill */
+void mp__os_proc_init(mp__os_proc *os);
+void mp__os_proc_release(mp__os_proc *os); /* handles of an unreaped child */
+
+/* child.c: the spawned child's side */
+/* 1 and the start data plus arg block if this is a spawned child;
+ * 0 if not; a negative code if it is one but the data is unusable. */
+int mp__os_child_receive(mp__start_data *d, void **arg);
+/* Makes the spawned child match d: parent-death signal for daemons,
+ * crash reporting, the inherited sentinel. */
+void mp__os_child_setup(const mp__start_data *d);
+
+#endif

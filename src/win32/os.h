@@ -1,0 +1,26 @@
+/* Win32 types behind the backend interface in ../internal.h. */
+#ifndef MPROC_WIN32_OS_H
+#define MPROC_WIN32_OS_H
+
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601 /* Windows 7: handle lists, processor groups */
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+typedef SRWLOCK mp__mutex;
+#define MP__MUTEX_INIT SRWLOCK_INIT
+
+typedef struct mp__os_proc {
+  HANDLE process; /* NULL when none; also the child's sentinel */
+} mp__os_proc;
+
+/* TerminateProcess needs an exit code; these two are mapped back to -15
+ * and -9 so that terminate and kill read as they do on POSIX. Python uses
+ * 0x10000 the same way; ours are less likely to be returned by a target. */
+#define MP__WIN_TERMINATE_CODE 0x4D50000Fu
+#define MP__WIN_KILL_CODE 0x4D500009u
+
+#endif

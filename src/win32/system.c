@@ -1,0 +1,59 @@
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+#include <tlhelp32.h> /* needs <windows.h> from internal.h first */
+
+uint64_t mp__now_ms(void) { return (uint64_t)GetTickCount64(); }
+
+void mp__sleep_ms(unsigned ms) { Sleep(ms); }
+
+void mp__mutex_lock(mp__mutex *m) { AcquireSRWLockExclusive(m); }
+void mp__mutex_unlock(mp__mutex *m) { ReleaseSRWLockExclusive(m); }
+
+mp_pid mp__os_current_pid(void) { return (mp_pid)GetCurrentProcessId(); }
+
+/* Windows keeps no parent link a process can ask for directly; the
+ * snapshot records the pid of the creator, as os.getppid() reports. */
+mp_pid mp__os_parent_pid(void) {
+  HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snap == INVALID_HANDLE_VALUE)
+    return 0;
+  PROCESSENTRY32W e;
+  e.dwSize = sizeof e;
+  DWORD self = GetCurrentProcessId();
+  mp_pid parent = 0;
+  for (BOOL ok = Process32FirstW(snap, &e); ok; ok = Process32NextW(snap, &e))
+    if (e.th32ProcessID == self) {
+      parent = (mp_pid)e.th32ParentProcessID;
+      break;
+    }
+  CloseHandle(snap);
+  return parent;
+}
+
+int mp__os_cpu_count(void) {
+  DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+  return n > 0 ? (int)n : 1;
+}
+
+int mp__os_last_error(void) { return (int)GetLastError(); }
+
+void mp__exit_now(int code) { ExitProcess((UINT)code); }
+
+/* The live process environment, not the C runtime's copy taken at start. */
+int mp__getenv(const char *name, char *buf, size_t cap) {
+  DWORD n = GetEnvironmentVariableA(name, buf, (DWORD)cap);
+  return n > 0 && n < cap ? 0 : -1;
+}
+
+/* Both copies: the C runtime's feeds _spawn and system(). */
+void mp__unsetenv(const char *name) {
+  char entry[128];
+  if (strlen(name) + 2 <= sizeof entry) {
+    strcpy(entry, name);
+    strcat(entry, "=");
+    _putenv(entry);
+  }
+  SetEnvironmentVariableA(name, NULL);
+}
