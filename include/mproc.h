@@ -204,6 +204,141 @@ MP_API int mp_current_daemon(void);
 /* Logical CPUs usable by the system; at least 1. */
 MP_API int mp_cpu_count(void);
 
+/* ==== Shared objects ==================================================== *
+ *
+ * Queues, locks, semaphores, events, conditions, barriers and shared memory
+ * live in one shared-memory arena per process family. Each object is a
+ * plain value handle of three 64-bit words: copy it byte for byte into an
+ * argument block, a struct in shared memory or a queue message, and it
+ * works there, in every process started (by fork or by spawn) after the
+ * arena came to be, which is at the first object or process the family
+ * creates. No extra call is needed in the child.
+ *
+ * A handle reaching a process outside its arena (a process started before
+ * any object or process existed in the creator, or an unrelated program)
+ * gives MP_ENOTSUP. A freed, zeroed or forged handle gives MP_EINVAL.
+ *
+ * Lifetime: every *_create has a *_free, which any one process calls once
+ * when no process uses the object any more; using it afterwards is
+ * MP_EINVAL. The arena itself has no name (Linux: memfd; Windows: an
+ * unnamed section) and is returned to the OS by the kernel when the last
+ * process of the family exits, however it exits, kill -9 included: there
+ * is never anything left in /dev/shm, and no named semaphore. Windows
+ * waits use named kernel objects ("Local\mproc-..."), which the kernel
+ * also deletes with their last handle. */
+
+typedef struct mp_lock { uint64_t _arena, _off, _id; } mp_lock;
+typedef struct mp_rlock { uint64_t _arena, _off, _id; } mp_rlock;
+typedef struct mp_sem { uint64_t _arena, _off, _id; } mp_sem;
+typedef struct mp_event { uint64_t _arena, _off, _id; } mp_event;
+typedef struct mp_cond { uint64_t _arena, _off, _id; } mp_cond;
+typedef struct mp_barrier { uint64_t _arena, _off, _id; } mp_barrier;
+typedef struct mp_shm { uint64_t _arena, _off, _id; } mp_shm;
+typedef struct mp_queue { uint64_t _arena, _off, _id; } mp_queue;
+
+/* ---- Lock: non-recursive, robust -------------------------------------- *
+ * acquire: 0; MP_ETIMEDOUT; MP_EOWNERDEAD (acquired, but the holder died
+ * holding it: the data it guards may be half-updated); MP_ESTATE if the
+ * calling thread already holds it (Python would deadlock).
+ * release: MP_ESTATE unless the calling thread holds it. Unlike Python,
+ * a Lock has an owner: that is what lets a dead holder be detected. */
+MP_API int mp_lock_create(mp_lock *l);
+MP_API int mp_lock_acquire(mp_lock *l, int timeout_ms);
+MP_API int mp_lock_release(mp_lock *l);
+MP_API int mp_lock_free(mp_lock *l);
+
+/* ---- RLock: recursive, robust; as Lock, re-acquiring nests ------------ */
+MP_API int mp_rlock_create(mp_rlock *l);
+MP_API int mp_rlock_acquire(mp_rlock *l, int timeout_ms);
+MP_API int mp_rlock_release(mp_rlock *l);
+MP_API int mp_rlock_free(mp_rlock *l);
+
+/* ---- Semaphore --------------------------------------------------------- *
+ * bound 0: unbounded; otherwise value <= bound always, and a release that
+ * would pass the bound is refused with MP_ESTATE (Python's
+ * BoundedSemaphore). value > bound at create is MP_EINVAL. */
+MP_API int mp_sem_create(mp_sem *s, unsigned value, unsigned bound);
+MP_API int mp_sem_acquire(mp_sem *s, int timeout_ms);
+MP_API int mp_sem_release(mp_sem *s);
+MP_API int mp_sem_value(mp_sem *s, unsigned *value);
+MP_API int mp_sem_free(mp_sem *s);
+
+/* ---- Event -------------------------------------------------------------- *
+ * wait: 0 once set, MP_ETIMEDOUT. is_set: 1 or 0. */
+MP_API int mp_event_create(mp_event *e);
+MP_API int mp_event_set(mp_event *e);
+MP_API int mp_event_clear(mp_event *e);
+MP_API int mp_event_is_set(mp_event *e);
+MP_API int mp_event_wait(mp_event *e, int timeout_ms);
+MP_API int mp_event_free(mp_event *e);
+
+/* ---- Condition: with its own recursive lock (Python's default) -------- *
+ * wait, notify and notify_all need the lock held (MP_ESTATE otherwise).
+ * wait releases it, sleeps until notified or timed out (0, MP_ETIMEDOUT)
+ * and re-acquires it before returning in both cases. */
+MP_API int mp_cond_create(mp_cond *c);
+MP_API int mp_cond_acquire(mp_cond *c, int timeout_ms);
+MP_API int mp_cond_release(mp_cond *c);
+MP_API int mp_cond_wait(mp_cond *c, int timeout_ms);
+/* Waits until pred(arg) is non-zero: 0, or MP_ETIMEDOUT with the
+ * predicate still false. */
+MP_API int mp_cond_wait_for(mp_cond *c, int (*pred)(void *arg), void *arg,
+                            int timeout_ms);
+MP_API int mp_cond_notify(mp_cond *c, unsigned n);
+MP_API int mp_cond_notify_all(mp_cond *c);
+MP_API int mp_cond_free(mp_cond *c);
+
+/* ---- Barrier ------------------------------------------------------------ *
+ * wait returns this party's index, 0 .. parties-1 (distinct within one
+ * round), or MP_EBROKEN if the barrier is or becomes broken (abort, reset
+ * while waiting, another party's timeout); a timeout breaks the barrier
+ * and returns MP_ETIMEDOUT, as Python does. reset: back to empty, not
+ * broken; parties waiting get MP_EBROKEN. */
+MP_API int mp_barrier_create(mp_barrier *b, unsigned parties);
+MP_API int mp_barrier_wait(mp_barrier *b, int timeout_ms);
+MP_API int mp_barrier_abort(mp_barrier *b);
+MP_API int mp_barrier_reset(mp_barrier *b);
+MP_API int mp_barrier_broken(mp_barrier *b);   /* 1 or 0 */
+MP_API int mp_barrier_parties(mp_barrier *b);
+MP_API int mp_barrier_n_waiting(mp_barrier *b);
+MP_API int mp_barrier_free(mp_barrier *b);
+
+/* ---- Shared memory ------------------------------------------------------ *
+ * size bytes, zero-filled, at the same content in every process (not the
+ * same address). mp_shm_ptr maps on first use in the calling process; NULL
+ * for a handle this process cannot use. The building block of Python's
+ * Value and Array: guard them with a Lock. */
+MP_API int mp_shm_create(mp_shm *m, size_t size);
+MP_API void *mp_shm_ptr(mp_shm m);
+MP_API size_t mp_shm_size(mp_shm m);
+MP_API int mp_shm_free(mp_shm *m);
+
+/* ---- Queue -------------------------------------------------------------- *
+ * Messages are byte strings, 0 bytes to at least 64 MiB, kept whole.
+ * maxsize counts messages; 0 is unbounded. put: MP_EFULL when no room in
+ * time (timeout 0: do not block); MP_ECLOSED after mp_queue_close in this
+ * process. get: MP_EEMPTY when nothing came in time; MP_EMSGSIZE with *len
+ * set to the size needed when cap is too small, the message staying
+ * queued. A process killed in the middle of put or get leaves only whole
+ * messages: the one being put is not seen, the one being got stays. */
+MP_API int mp_queue_create(mp_queue *q, size_t maxsize);
+MP_API int mp_queue_put(mp_queue *q, const void *data, size_t len,
+                        int timeout_ms);
+MP_API int mp_queue_get(mp_queue *q, void *buf, size_t cap, size_t *len,
+                        int timeout_ms);
+MP_API int mp_queue_qsize(mp_queue *q);  /* messages, or a negative code */
+MP_API int mp_queue_empty(mp_queue *q);  /* 1 or 0 */
+MP_API int mp_queue_full(mp_queue *q);   /* 1 or 0 */
+/* No more puts from this process. Other processes are unaffected. */
+MP_API int mp_queue_close(mp_queue *q);
+MP_API int mp_queue_free(mp_queue *q);
+/* Python's JoinableQueue: every get is matched by a task_done; join waits
+ * until all are. task_done on a plain queue is MP_ENOTSUP, one too many is
+ * MP_ESTATE. */
+MP_API int mp_joinable_queue_create(mp_queue *q, size_t maxsize);
+MP_API int mp_queue_task_done(mp_queue *q);
+MP_API int mp_queue_join(mp_queue *q, int timeout_ms);
+
 /* ---- At exit ----------------------------------------------------------- *
  *
  * As Python does at interpreter exit: when the program returns from main or

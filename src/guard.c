@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "shared.h"
 
 void mp_main_guard(int argc, char **argv) {
   (void)argc;
@@ -26,8 +26,9 @@ void mp_main_guard(int argc, char **argv) {
     mp__exit_now(MP__EXIT_BOOT_FAILED);
 
   mp_target target = (mp_target)(uintptr_t)mp__module_resolve(&d.target);
-  if (!target)
+  if (!target || mp__inherit_adopt(d.inherit, d.n_inherit) < 0)
     mp__exit_now(MP__EXIT_BOOT_FAILED);
+  mp__start_data_clear(&d);
 
   mp__self.is_spawned_child = 1;
   snprintf(mp__self.name, sizeof mp__self.name, "%s", d.name);

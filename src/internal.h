@@ -74,6 +74,16 @@ typedef struct mp__self {
 
 extern mp__self_t mp__self;
 
+/* An OS handle a spawned child inherits: see shared.h. */
+enum { MP__INHERIT_ARENA = 1, MP__INHERIT_CONN = 2 };
+
+typedef struct mp__inherit_entry {
+  uint32_t kind;
+  uint32_t flags;
+  uint64_t id;
+  int64_t handle; /* fd or HANDLE value, in the process holding the table */
+} mp__inherit_entry;
+
 /* What a spawned child needs to become the process its parent created.
  * Packed by spawn_data.c into one block: header fields, then arg bytes. */
 typedef struct mp__start_data {
@@ -85,6 +95,10 @@ typedef struct mp__start_data {
   mp_start_method parent_method; /* the parent's method in effect */
   int64_t sentinel;              /* backend-specific inherited handle */
   uint64_t arg_size;
+  /* The OS handles it inherits, with their values in the child. Owned by
+   * the start data: mp__start_data_clear frees them. */
+  mp__inherit_entry *inherit;
+  size_t n_inherit;
 } mp__start_data;
 
 /* ---- error.c ---- */
@@ -107,6 +121,7 @@ mp_start_method mp__effective_method(mp_start_method requested);
 /* Packs d (without the arg bytes, which follow it on the wire). */
 int mp__start_data_pack(const mp__start_data *d, void **out, size_t *len);
 int mp__start_data_unpack(const void *buf, size_t len, mp__start_data *d);
+void mp__start_data_clear(mp__start_data *d);
 /* The fixed-size prefix that tells the length of the packed header. */
 #define MP__START_PREFIX_LEN 16
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "shared.h"
 
 mp__self_t mp__self = {"MainProcess", "", 0, 0, 0, 0, 0};
 
@@ -122,11 +122,13 @@ int mp_process_create(mp_process **out, mp_target target, const void *arg,
   mp__registry_unlock();
   /* Deep nesting may cut the identity short; names stay unique enough
    * to read, and nothing else depends on it. */
-  int len = mp__self.identity[0]
-                ? snprintf(p->identity, sizeof p->identity, "%s:%u",
-                           mp__self.identity, n)
-                : snprintf(p->identity, sizeof p->identity, "%u", n);
-  (void)len;
+  char identity[sizeof mp__self.identity + 16];
+  if (mp__self.identity[0])
+    sprintf(identity, "%s:%u", mp__self.identity, n);
+  else
+    sprintf(identity, "%u", n);
+  memcpy(p->identity, identity, sizeof p->identity - 1);
+  p->identity[sizeof p->identity - 1] = '\0';
 
   if (o.name) {
     p->name = malloc(strlen(o.name) + 1);
@@ -165,7 +167,11 @@ static int start_spawn(mp_process *p) {
   d.daemon = p->daemon;
   d.parent_method = mp_get_start_method();
   d.arg_size = p->arg_size;
-  return mp__os_spawn(p, &d);
+  rc = mp__inherit_snapshot(&d.inherit, &d.n_inherit);
+  if (rc == 0)
+    rc = mp__os_spawn(p, &d);
+  mp__start_data_clear(&d);
+  return rc;
 }
 
 int mp_process_start(mp_process *p) {
@@ -177,6 +183,10 @@ int mp_process_start(mp_process *p) {
 
   mp_start_method method = mp__effective_method(p->method);
   mp__ensure_atexit();
+  /* The arena exists before the first child, so that every child shares
+   * it and objects created later still reach children started now. A
+   * failure here only matters to shared objects, which report it then. */
+  mp__arena_ensure();
   /* Anything buffered now would otherwise be written once by the parent
    * and once more by every forked child that flushes its copy. */
   fflush(NULL);

@@ -63,6 +63,13 @@ int mp__start_data_pack(const mp__start_data *d, void **out, size_t *len) {
   put_u32(&w, (uint32_t)d->parent_method);
   put_u64(&w, (uint64_t)d->sentinel);
   put_u64(&w, d->arg_size);
+  put_u64(&w, (uint64_t)d->n_inherit);
+  for (size_t i = 0; i < d->n_inherit; i++) {
+    put_u32(&w, d->inherit[i].kind);
+    put_u32(&w, d->inherit[i].flags);
+    put_u64(&w, d->inherit[i].id);
+    put_u64(&w, (uint64_t)d->inherit[i].handle);
+  }
   if (w.failed) {
     free(w.buf);
     return MP_ENOMEM;
@@ -130,7 +137,32 @@ int mp__start_data_unpack(const void *buf, size_t len, mp__start_data *d) {
   d->parent_method = (mp_start_method)get_u32(&r);
   d->sentinel = (int64_t)get_u64(&r);
   d->arg_size = get_u64(&r);
-  if (r.failed || r.p != r.end)
+  uint64_t n = get_u64(&r);
+  /* Bounded by what the header can hold, so a bad count can't ask for
+   * more memory than the block it came in. */
+  if (r.failed || n > (uint64_t)(r.end - r.p) / 24)
     return MP_EINVAL;
+  if (n > 0) {
+    d->inherit = calloc((size_t)n, sizeof *d->inherit);
+    if (!d->inherit)
+      return MP_ENOMEM;
+    d->n_inherit = (size_t)n;
+    for (size_t i = 0; i < d->n_inherit; i++) {
+      d->inherit[i].kind = get_u32(&r);
+      d->inherit[i].flags = get_u32(&r);
+      d->inherit[i].id = get_u64(&r);
+      d->inherit[i].handle = (int64_t)get_u64(&r);
+    }
+  }
+  if (r.failed || r.p != r.end) {
+    mp__start_data_clear(d);
+    return MP_EINVAL;
+  }
   return 0;
+}
+
+void mp__start_data_clear(mp__start_data *d) {
+  free(d->inherit);
+  d->inherit = NULL;
+  d->n_inherit = 0;
 }

@@ -18,6 +18,7 @@
   XX(EMSGSIZE, -9, "buffer too small for the message")                         \
   XX(ECLOSED, -10, "object is closed")                                         \
   XX(EEOF, -11, "end of file: the peer closed")                                \
-  XX(EOWNERDEAD, -12, "acquired, but the previous owner died holding it")
+  XX(EOWNERDEAD, -12, "acquired, but the previous owner died holding it")    \
+  XX(EBROKEN, -13, "barrier is broken")
 
 #endif

@@ -29,7 +29,7 @@ static int receive(int fd, mp__start_data *d, void **arg) {
     return rc;
   uint64_t header_len;
   memcpy(&header_len, prefix + 8, sizeof header_len);
-  if (header_len > 64 * 1024)
+  if (header_len > (16u << 20))
     return MP_EINVAL;
   unsigned char *block = malloc(sizeof prefix + (size_t)header_len);
   if (!block)

@@ -16,6 +16,12 @@ typedef struct mp__os_proc {
   int sentinel;
 } mp__os_proc;
 
+/* The body of mp__rmutex (shared.h) on this OS. */
+#define MP__RMUTEX_OS_FIELDS                                                   \
+  pthread_mutex_t m;                                                           \
+  int32_t owner; /* kernel tid of the holder, 0 when free */                  \
+  uint32_t depth;
+
 /* In a child: the write end of its own sentinel, which its forked
  * children must close so that they do not keep it open. -1 otherwise. */
 extern int mp__posix_own_sentinel;

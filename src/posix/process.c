@@ -118,7 +118,8 @@ static int send_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-static int spawn_child(pid_t *pid, int channel, int sentinel) {
+static int spawn_child(pid_t *pid, int channel, int sentinel,
+                       const mp__start_data *d) {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n < 0)
@@ -138,6 +139,9 @@ static int spawn_child(pid_t *pid, int channel, int sentinel) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, channel, channel);
   posix_spawn_file_actions_adddup2(&fa, sentinel, sentinel);
+  for (size_t i = 0; i < d->n_inherit; i++)
+    posix_spawn_file_actions_adddup2(&fa, (int)d->inherit[i].handle,
+                                     (int)d->inherit[i].handle);
   posix_spawnattr_init(&attr);
   /* A child born with SIGTERM blocked or ignored could not be terminated. */
   sigset_t none, deflt;
@@ -174,7 +178,7 @@ int mp__os_spawn(mp_process *p, const mp__start_data *d0) {
   pid_t pid = 0;
   int rc = mp__start_data_pack(&d, &block, &block_len);
   if (rc == 0)
-    rc = spawn_child(&pid, chan[1], sentinel[1]);
+    rc = spawn_child(&pid, chan[1], sentinel[1], &d);
   close(chan[1]);
   close(sentinel[1]);
   if (rc < 0) {

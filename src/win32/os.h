@@ -9,6 +9,7 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+#include <stdint.h>
 
 typedef SRWLOCK mp__mutex;
 #define MP__MUTEX_INIT SRWLOCK_INIT
@@ -16,6 +17,15 @@ typedef SRWLOCK mp__mutex;
 typedef struct mp__os_proc {
   HANDLE process; /* NULL when none; also the child's sentinel */
 } mp__os_proc;
+
+/* The body of mp__rmutex (shared.h) on this OS: the kernel mutex is found
+ * by key; the owner is kept here because Lock must refuse to nest. */
+#define MP__RMUTEX_OS_FIELDS                                                   \
+  uint64_t key;                                                                \
+  DWORD owner_pid;                                                             \
+  DWORD owner_tid;                                                             \
+  uint32_t depth;                                                              \
+  int recursive;
 
 /* TerminateProcess needs an exit code; these two are mapped back to -15
  * and -9 so that terminate and kill read as they do on POSIX. Python uses

@@ -158,16 +158,34 @@ static void write_all(HANDLE h, const void *buf, size_t len) {
   }
 }
 
-int mp__os_spawn(mp_process *p, const mp__start_data *d) {
+/* The child's own copies of the handles it inherits; their values go in
+ * its start data. No handle of ours needs to be inheritable for this. */
+static int duplicate_into(HANDLE child, mp__start_data *d) {
+  for (size_t i = 0; i < d->n_inherit; i++) {
+    HANDLE theirs;
+    if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)(intptr_t)d->inherit[i].handle,
+                         child, &theirs, 0, FALSE, DUPLICATE_SAME_ACCESS))
+      return mp__os_error((int)GetLastError());
+    d->inherit[i].handle = (int64_t)(intptr_t)theirs;
+  }
+  return 0;
+}
+
+int mp__os_spawn(mp_process *p, const mp__start_data *d0) {
   void *block = NULL;
   size_t block_len = 0;
-  int rc = mp__start_data_pack(d, &block, &block_len);
-  if (rc < 0)
-    return rc;
+  mp__start_data d = *d0;
+  if (d.n_inherit > 0) {
+    d.inherit = malloc(d.n_inherit * sizeof *d.inherit);
+    if (!d.inherit)
+      return MP_ENOMEM;
+    memcpy(d.inherit, d0->inherit, d.n_inherit * sizeof *d.inherit);
+  }
   SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
   HANDLE rd, wr;
+  int rc;
   if (!CreatePipe(&rd, &wr, &sa, 1 << 16)) {
-    free(block);
+    free(d.inherit);
     return mp__os_error((int)GetLastError());
   }
   SetHandleInformation(wr, HANDLE_FLAG_INHERIT, 0);
@@ -175,6 +193,17 @@ int mp__os_spawn(mp_process *p, const mp__start_data *d) {
   PROCESS_INFORMATION pi;
   rc = create_child(p, rd, &pi);
   CloseHandle(rd);
+  if (rc == 0) {
+    rc = duplicate_into(pi.hProcess, &d);
+    if (rc == 0)
+      rc = mp__start_data_pack(&d, &block, &block_len);
+    if (rc < 0) {
+      TerminateProcess(pi.hProcess, MP__WIN_KILL_CODE);
+      CloseHandle(pi.hProcess);
+      CloseHandle(pi.hThread);
+    }
+  }
+  free(d.inherit);
   if (rc == 0 && p->daemon) {
     HANDLE job = daemon_job();
     if (!job || !AssignProcessToJobObject(job, pi.hProcess)) {

@@ -1,0 +1,61 @@
+/* Handles of shared objects: {arena id, offset, object id}. Validation is
+ * what turns a freed, zeroed or forged handle into MP_EINVAL instead of a
+ * crash: every check reads only memory inside the mapped arena. */
+#include <string.h>
+
+#include "shared.h"
+
+int mp__obj_create(uint32_t type, size_t size, mp__handle *h, void **obj) {
+  if (!h)
+    return MP_EINVAL;
+  memset(h, 0, sizeof *h);
+  uint64_t off;
+  int rc = mp__arena_alloc(size, &off);
+  if (rc < 0)
+    return rc;
+  mp__obj_hdr *o = mp__arena_ptr(off, size);
+  o->type = type;
+  o->flags = 0;
+  uint64_t id = mp__arena_new_key();
+  /* Published last: until then no handle can match it. */
+  atomic_store(&o->id, id);
+  h->arena = mp__arena->id;
+  h->off = off;
+  h->id = id;
+  if (obj)
+    *obj = o;
+  return 0;
+}
+
+int mp__obj_lookup(const void *handle, uint32_t type, void **obj) {
+  if (!handle)
+    return MP_EINVAL;
+  mp__handle h;
+  memcpy(&h, handle, sizeof h);
+  if ((h.arena & MP__ARENA_TAG_MASK) != MP__ARENA_TAG || h.id == 0)
+    return MP_EINVAL;
+  if (!mp__arena || h.arena != mp__arena->id)
+    return MP_ENOTSUP;
+  if (h.off % 16 != 0)
+    return MP_EINVAL;
+  mp__obj_hdr *o = mp__arena_ptr(h.off, sizeof *o);
+  if (!o || h.off >= atomic_load(&mp__arena->brk) ||
+      atomic_load(&o->id) != h.id || o->type != type)
+    return MP_EINVAL;
+  *obj = o;
+  return 0;
+}
+
+int mp__obj_destroy(const void *handle, uint32_t type) {
+  void *obj;
+  int rc = mp__obj_lookup(handle, type, &obj);
+  if (rc < 0)
+    return rc;
+  mp__obj_hdr *o = obj;
+  uint64_t id = atomic_load(&o->id);
+  /* Two processes freeing at once: only one wins the id. */
+  if (!atomic_compare_exchange_strong(&o->id, &id, 0))
+    return MP_EINVAL;
+  mp__arena_free(((const mp__handle *)handle)->off);
+  return 0;
+}
