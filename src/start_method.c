@@ -8,12 +8,22 @@
 #define MP__PLATFORM_DEFAULT MP_START_FORK
 #endif
 
-/* MP_START_DEFAULT until set; the environment is read on each use of the
- * default so that a test harness can change it between runs of a program
- * without the library caching a stale value. */
+static mp_start_method env_method(void);
+
+/* MP_START_DEFAULT until set. */
 static mp_start_method chosen = MP_START_DEFAULT;
 
+/* The environment is read once, at first use, as mproc.h promises: a
+ * program that changes it later must not change method under its own
+ * feet (its children would disagree with it). */
 static mp_start_method default_method(void) {
+  static mp_start_method cached = MP_START_DEFAULT;
+  if (cached == MP_START_DEFAULT)
+    cached = env_method();
+  return cached;
+}
+
+static mp_start_method env_method(void) {
   char value[16];
   if (mp__getenv("MP_START_METHOD", value, sizeof value) == 0) {
     if (strcmp(value, "spawn") == 0)

@@ -118,8 +118,32 @@ static int send_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-static int spawn_child(pid_t *pid, int channel, int sentinel,
-                       const mp__start_data *d) {
+/* The child gets exactly the descriptors in `keep`, renumbered 3, 4, ...
+ * in order, and nothing else above stderr: not even the caller's own
+ * descriptors that lack close-on-exec, as Python's spawn does. Moving them
+ * first to numbers above all of them, then down, is safe whatever their
+ * numbers are: a later move can only overwrite a temporary already used. */
+static void plan_descriptors(posix_spawn_file_actions_t *fa, const int *keep,
+                             size_t n) {
+  int high = 3;
+  for (size_t i = 0; i < n; i++)
+    if (keep[i] >= high)
+      high = keep[i] + 1;
+  for (size_t i = 0; i < n; i++)
+    posix_spawn_file_actions_adddup2(fa, keep[i], high + (int)i);
+  for (size_t i = 0; i < n; i++)
+    posix_spawn_file_actions_adddup2(fa, high + (int)i, 3 + (int)i);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+  posix_spawn_file_actions_addclosefrom_np(fa, 3 + (int)n);
+#else
+  /* No closefrom action: the temporaries at least must go. Descriptors
+   * the caller opened without close-on-exec stay inherited here. */
+  for (size_t i = 0; i < n; i++)
+    posix_spawn_file_actions_addclose(fa, high + (int)i);
+#endif
+}
+
+static int spawn_child(pid_t *pid, const int *keep, size_t nkeep) {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n < 0)
@@ -127,21 +151,15 @@ static int spawn_child(pid_t *pid, int channel, int sentinel,
   exe[n] = '\0';
 
   char entry[64];
-  snprintf(entry, sizeof entry, "%s=%d", MP__CHILD_ENV, channel);
+  snprintf(entry, sizeof entry, "%s=3", MP__CHILD_ENV); /* keep[0] */
   char **env = child_environ(entry);
   if (!env)
     return MP_ENOMEM;
 
-  /* Everything we open is close-on-exec; these two are the exceptions.
-   * dup2 onto the same number clears FD_CLOEXEC (POSIX.1-2024, glibc). */
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, channel, channel);
-  posix_spawn_file_actions_adddup2(&fa, sentinel, sentinel);
-  for (size_t i = 0; i < d->n_inherit; i++)
-    posix_spawn_file_actions_adddup2(&fa, (int)d->inherit[i].handle,
-                                     (int)d->inherit[i].handle);
+  plan_descriptors(&fa, keep, nkeep);
   posix_spawnattr_init(&attr);
   /* A child born with SIGTERM blocked or ignored could not be terminated. */
   sigset_t none, deflt;
@@ -161,6 +179,23 @@ static int spawn_child(pid_t *pid, int channel, int sentinel,
   return rc == 0 ? 0 : mp__os_error(rc);
 }
 
+/* The descriptors a spawned child keeps, in the order plan_descriptors
+ * numbers them: the start data channel (3), the sentinel (4), then the
+ * inherited table; d gets the numbers they will have in the child. */
+static int *child_descriptors(int channel, int sentinel, mp__start_data *d) {
+  int *keep = malloc((2 + d->n_inherit) * sizeof *keep);
+  if (!keep)
+    return NULL;
+  keep[0] = channel;
+  keep[1] = sentinel;
+  d->sentinel = 4;
+  for (size_t i = 0; i < d->n_inherit; i++) {
+    keep[2 + i] = (int)d->inherit[i].handle;
+    d->inherit[i].handle = 5 + (int64_t)i;
+  }
+  return keep;
+}
+
 int mp__os_spawn(mp_process *p, const mp__start_data *d0) {
   int chan[2], sentinel[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0)
@@ -172,13 +207,20 @@ int mp__os_spawn(mp_process *p, const mp__start_data *d0) {
     return rc;
   }
   mp__start_data d = *d0;
-  d.sentinel = sentinel[1];
+  d.inherit = NULL;
+  if (d.n_inherit > 0 && (d.inherit = malloc(d.n_inherit * sizeof *d.inherit)))
+    memcpy(d.inherit, d0->inherit, d.n_inherit * sizeof *d.inherit);
+  int *keep = (d.n_inherit == 0 || d.inherit)
+                  ? child_descriptors(chan[1], sentinel[1], &d)
+                  : NULL;
   void *block = NULL;
   size_t block_len = 0;
   pid_t pid = 0;
-  int rc = mp__start_data_pack(&d, &block, &block_len);
+  int rc = keep ? mp__start_data_pack(&d, &block, &block_len) : MP_ENOMEM;
   if (rc == 0)
-    rc = spawn_child(&pid, chan[1], sentinel[1], &d);
+    rc = spawn_child(&pid, keep, 2 + d.n_inherit);
+  free(keep);
+  free(d.inherit);
   close(chan[1]);
   close(sentinel[1]);
   if (rc < 0) {
