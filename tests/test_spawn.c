@@ -1,0 +1,211 @@
+/* Spawn specifics (forced with MP_START_SPAWN on every leg):
+ *  - the child is the same executable, run afresh (globals at their
+ *    initial values, not the parent's);
+ *  - the target is found without registration: static functions, and a
+ *    function in another translation unit of the executable;
+ *  - the child inherits only what it needs: a descriptor / handle the
+ *    parent opened as inheritable is not open in the child. */
+#if !defined(_WIN32) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
+#include "support/test_support.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+static int g_value = 1;
+
+static int role_static_global(void *arg) {
+  (void)arg;
+  return g_value == 1 ? 21 : 22;
+}
+
+static mp_process *start_spawn(mp_target t, const void *arg, size_t size) {
+  mp_process_options o = {0};
+  o.method = MP_START_SPAWN;
+  return tst_start(t, arg, size, &o);
+}
+
+static void test_static_target_fresh_globals(void **state) {
+  (void)state;
+  g_value = 5; /* a forked child would see 5 */
+  mp_process *p = start_spawn(role_static_global, NULL, 0);
+  int code = tst_join_code(p, TST_LONG_MS);
+  g_value = 1;
+  assert_int_equal(mp_process_free(p), 0);
+  assert_int_equal(code, 21);
+}
+
+/* Several distinct static targets in one program: each child runs the
+ * one it was given. */
+static int role_a(void *arg) { return 31 + (arg != NULL); }
+static int role_b(void *arg) { return 41 + (arg != NULL); }
+static int role_c(void *arg) { return 51 + (arg != NULL); }
+
+static void test_distinct_static_targets(void **state) {
+  (void)state;
+  mp_target ts[3] = {role_a, role_b, role_c};
+  mp_process *ps[3];
+  for (int i = 0; i < 3; i++)
+    ps[i] = start_spawn(ts[i], NULL, 0);
+  assert_int_equal(tst_join_code(ps[0], TST_LONG_MS), 31);
+  assert_int_equal(tst_join_code(ps[1], TST_LONG_MS), 41);
+  assert_int_equal(tst_join_code(ps[2], TST_LONG_MS), 51);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(mp_process_free(ps[i]), 0);
+}
+
+/* A target defined in another translation unit (tests/support), not
+ * registered anywhere, given an argument. */
+static void test_target_in_other_unit(void **state) {
+  (void)state;
+  int v = 61;
+  mp_process *p = start_spawn(tst_role_return_int, &v, sizeof v);
+  assert_int_equal(tst_join_code(p, TST_LONG_MS), 61);
+  assert_int_equal(mp_process_free(p), 0);
+}
+
+/* Reports the child's executable path into a file. */
+static int role_exe_path(void *arg) {
+  char dir[TST_PATH_MAX];
+  if (tst_exe_dir(dir, sizeof dir) != 0)
+    return 2;
+#ifdef _WIN32
+  char self[TST_PATH_MAX];
+  if (GetModuleFileNameA(NULL, self, sizeof self) == 0)
+    return 3;
+#else
+  char self[TST_PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return 3;
+  self[n] = '\0';
+#endif
+  return tst_write_text((const char *)arg, "%s", self) == 0 ? 0 : 4;
+}
+
+static void test_same_executable(void **state) {
+  const char *dir = *state;
+  char path[TST_PATH_MAX], got[TST_PATH_MAX], self[TST_PATH_MAX];
+  tst_path(path, sizeof path, dir, "exe.txt");
+  mp_process *p = start_spawn(role_exe_path, path, strlen(path) + 1);
+  assert_int_equal(tst_join_code(p, TST_LONG_MS), 0);
+  assert_int_equal(mp_process_free(p), 0);
+  assert_true(tst_read_file(path, got, sizeof got) > 0);
+#ifdef _WIN32
+  assert_true(GetModuleFileNameA(NULL, self, sizeof self) > 0);
+  assert_int_equal(_stricmp(got, self), 0);
+#else
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  assert_true(n > 0);
+  self[n] = '\0';
+  assert_string_equal(got, self);
+#endif
+}
+
+/* ---- inheritance ---- */
+
+typedef struct inh_arg {
+  long long handle; /* fd on POSIX, HANDLE value on Windows */
+  long long size;   /* the file's size, to recognise it */
+} inh_arg;
+
+/* 0: not open in the child; 5: the parent's file is open in the child. */
+static int role_check_not_inherited(void *arg) {
+  inh_arg *a = arg;
+#ifdef _WIN32
+  HANDLE h = (HANDLE)(intptr_t)a->handle;
+  DWORD flags;
+  if (!GetHandleInformation(h, &flags))
+    return 0;
+  /* Something has this value; is it our file? */
+  LARGE_INTEGER sz;
+  if (GetFileType(h) == FILE_TYPE_DISK && GetFileSizeEx(h, &sz) &&
+      sz.QuadPart == a->size)
+    return 5;
+  return 0;
+#else
+  int fd = (int)a->handle;
+  if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+    return 0;
+  off_t end = lseek(fd, 0, SEEK_END);
+  if (end == (off_t)a->size)
+    return 5;
+  return 0;
+#endif
+}
+
+static void test_inheritable_handle_not_inherited(void **state) {
+  const char *dir = *state;
+  char path[TST_PATH_MAX];
+  tst_path(path, sizeof path, dir, "secret.bin");
+  const long long size = 12347;
+  static char data[12347];
+  memset(data, 'z', sizeof data);
+  assert_int_equal(tst_write_file(path, data, sizeof data), 0);
+  inh_arg a;
+#ifdef _WIN32
+  SECURITY_ATTRIBUTES sa;
+  sa.nLength = sizeof sa;
+  sa.lpSecurityDescriptor = NULL;
+  sa.bInheritHandle = TRUE;
+  HANDLE h =
+      CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, &sa,
+                  OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+  assert_true(h != INVALID_HANDLE_VALUE);
+  a.handle = (long long)(intptr_t)h;
+#else
+  /* Plain open: no O_CLOEXEC, so only the library can keep it out. */
+  int fd = open(path, O_RDONLY);
+  assert_true(fd >= 0);
+  /* A high number too, beyond the usual low fds. */
+  int high = fcntl(fd, F_DUPFD, 200);
+  assert_true(high >= 200);
+  a.handle = fd;
+#endif
+  a.size = size;
+  mp_process *p = start_spawn(role_check_not_inherited, &a, sizeof a);
+  int code = tst_join_code(p, TST_LONG_MS);
+  assert_int_equal(mp_process_free(p), 0);
+#ifndef _WIN32
+  a.handle = high;
+  p = start_spawn(role_check_not_inherited, &a, sizeof a);
+  int code_high = tst_join_code(p, TST_LONG_MS);
+  assert_int_equal(mp_process_free(p), 0);
+  close(high);
+  close(fd);
+  if (code != 0 || code_high != 0)
+    fail_msg("a descriptor the parent opened without O_CLOEXEC is open in "
+             "the spawned child: fd %d %s, fd %d %s",
+             fd, code ? "inherited" : "closed", high,
+             code_high ? "inherited" : "closed");
+#else
+  CloseHandle(h);
+  if (code != 0)
+    fail_msg("an inheritable handle of the parent is open in the spawned "
+             "child (exit code %d)",
+             code);
+#endif
+}
+
+int main(int argc, char **argv) {
+  mp_main_guard(argc, argv);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_static_target_fresh_globals),
+      cmocka_unit_test(test_distinct_static_targets),
+      cmocka_unit_test(test_target_in_other_unit),
+      cmocka_unit_test_setup_teardown(test_same_executable, tst_setup_tmpdir,
+                                      tst_teardown_tmpdir),
+      cmocka_unit_test_setup_teardown(test_inheritable_handle_not_inherited,
+                                      tst_setup_tmpdir, tst_teardown_tmpdir),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
