@@ -38,7 +38,9 @@
  *
  * The writer sleeps up to 10 s after each put, as in the seed, so a run
  * takes about 15 s. Every "Put X" comes before its "Get X"; the two
- * "Process to" lines may come in either order.
+ * "Process to" lines may come in either order. As in Python, "Get C"
+ * shows only because the reader gets C while the writer still sleeps
+ * after putting it; terminate() comes after that sleep.
  */
 #include <stdio.h>
 
