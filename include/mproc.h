@@ -339,6 +339,101 @@ MP_API int mp_joinable_queue_create(mp_queue *q, size_t maxsize);
 MP_API int mp_queue_task_done(mp_queue *q);
 MP_API int mp_queue_join(mp_queue *q, int timeout_ms);
 
+/* ==== Pipe and Connection ============================================= *
+ *
+ * Python's Pipe(): mp_pipe_create makes two connected ends. An end is a
+ * plain value handle of three words, copied byte for byte into argument
+ * blocks and structs like the shared objects above, but it names a real
+ * OS pipe (Linux: a Unix socket pair; Windows: a named pipe with a unique
+ * name), so the kernel itself tells a reader that every copy of the other
+ * end is closed, also when the process holding it was killed.
+ *
+ * Copies: the ends work in the creating process and in every process it
+ * starts afterwards, by fork or by spawn; each child holds its own copy of
+ * every end open in its parent at start, until it closes it or exits. As
+ * in Python, each process closes the ends it does not use, the parent
+ * right after starting the child that uses them: a reader sees MP_EEOF
+ * only once every copy of the writing end is closed.
+ *
+ * Handle errors: MP_EINVAL for a zeroed or forged handle (and NULL);
+ * MP_ENOTSUP in a process that never had that end (sent through a queue
+ * to an older sibling, or a spawned child started after its parent closed
+ * it); MP_ECLOSED once mp_conn_close ran in this process (or, for a forked
+ * child, in its parent before the fork). mp_conn_close leaves the handle
+ * as it is.
+ *
+ * Messages are byte strings of 0 bytes up to PTRDIFF_MAX, kept whole: one
+ * send is one recv. One thread at a time sends on an end and one thread
+ * at a time receives from it (recv, poll and mp_wait count as receiving);
+ * only one process reads an end, and processes sharing a writing end take
+ * turns (a lock), as in Python. A writer killed in the middle of a send
+ * leaves no partial message: the reader gets MP_EEOF.
+ *
+ * Lifetime: no _free. mp_conn_close releases this process's copy; the OS
+ * releases a process's copies when it exits, however it exits, and the
+ * pipe goes with its last copy: nothing is left behind, kill -9 included.
+ */
+typedef struct mp_conn { uint64_t _a, _b, _c; } mp_conn;
+
+/* duplex non-zero: both ends send and receive. duplex 0: a only receives
+ * and b only sends; the other direction is MP_ENOTSUP. MP_EINVAL: a or b
+ * NULL or the same. MP_ESYS: out of descriptors or handles. */
+MP_API int mp_pipe_create(mp_conn *a, mp_conn *b, int duplex);
+
+/* Sends len bytes (data may be NULL when len is 0). Blocks until the OS
+ * pipe has taken them all; no timeout, as in Python. MP_EEOF: the other
+ * end is closed everywhere (Python's BrokenPipeError); never SIGPIPE. */
+MP_API int mp_conn_send(mp_conn *c, const void *data, size_t len);
+
+/* Receives the next message into buf (NULL allowed when cap is 0) and sets
+ * *len to its size. MP_ETIMEDOUT: no whole message within timeout_ms
+ * (what arrived so far is kept for the next call). MP_EMSGSIZE: cap is
+ * too small; *len is set to the size needed and the message stays. MP_EEOF:
+ * every copy of the other end is closed and no whole message is left. */
+MP_API int mp_conn_recv(mp_conn *c, void *buf, size_t cap, size_t *len,
+                        int timeout_ms);
+
+/* 1 if data or end of file is there to receive (a recv would not wait for
+ * a message to start), 0 if none came within timeout_ms. Consumes
+ * nothing. */
+MP_API int mp_conn_poll(mp_conn *c, int timeout_ms);
+
+/* Closes this process's copy of the end. Closing again is 0. Copies held
+ * by other processes are unaffected. */
+MP_API int mp_conn_close(mp_conn *c);
+
+/* ---- Waiting on several objects at once ---------------------------- *
+ * Python's multiprocessing.connection.wait. An item is ready when
+ *   MP_WAIT_CONN     a connection end has data or end of file (mp_conn_poll
+ *                    would return 1);
+ *   MP_WAIT_QUEUE    a queue is not empty (mp_queue_empty would return 0);
+ *   MP_WAIT_PROCESS  a started process has exited (it is not reaped:
+ *                    mp_process_join then returns at once).
+ * mp_wait sets every item's ready field (1 or 0) and returns how many are
+ * ready, at least 1; MP_ETIMEDOUT if none is within timeout_ms. Any number
+ * of items, on every OS (no 64-object limit on Windows). Queues are
+ * checked at most a few milliseconds apart; connections and processes
+ * wake the wait at once. MP_EINVAL: items NULL, n 0, an unknown kind, a
+ * NULL or invalid object, a bad timeout. MP_ESTATE: a process not started.
+ * The handle errors of each object as above. */
+typedef enum {
+  MP_WAIT_CONN = 1,
+  MP_WAIT_QUEUE = 2,
+  MP_WAIT_PROCESS = 3
+} mp_wait_kind;
+
+typedef struct mp_wait_item {
+  mp_wait_kind kind;
+  union {
+    mp_conn *conn;
+    mp_queue *queue;
+    mp_process *process;
+  } obj;
+  int ready; /* set by mp_wait */
+} mp_wait_item;
+
+MP_API int mp_wait(mp_wait_item *items, size_t n, int timeout_ms);
+
 /* ---- At exit ----------------------------------------------------------- *
  *
  * As Python does at interpreter exit: when the program returns from main or

@@ -12,7 +12,7 @@
 #include "shared.h"
 
 #define ARENA_MAGIC 0x4d5041524e413031ull /* "MPARNA01" */
-#define ARENA_HEADER_BYTES 65536u
+#define ARENA_HEADER_BYTES MP__ARENA_HEADER_BYTES
 #define BLOCK_HEADER 16u
 #define MIN_CLASS 6 /* 64 bytes */
 #define BLOCK_MAGIC 0x424cu /* "BL" */
@@ -23,6 +23,7 @@
 #define ARENA_WANTED (64ull << 30)
 
 mp__arena_hdr *mp__arena;
+_Atomic uint64_t mp__arena_usable;
 
 typedef struct block_hdr {
   uint32_t magic;
@@ -77,7 +78,7 @@ static unsigned class_of(size_t size) {
   return cls;
 }
 
-void *mp__arena_ptr(uint64_t off, size_t len) {
+void *mp__arena_ptr_slow(uint64_t off, size_t len) {
   mp__arena_hdr *a = mp__arena;
   if (!a || off < ARENA_HEADER_BYTES || off > a->size || len > a->size - off)
     return NULL;

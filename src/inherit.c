@@ -10,8 +10,6 @@ static mp__mutex lock = MP__MUTEX_INIT;
 static mp__inherit_entry *table;
 static size_t count, capacity;
 
-int (*mp__conn_adopt_hook)(const mp__inherit_entry *e);
-
 int mp__inherit_add(uint32_t kind, uint32_t flags, uint64_t id, int64_t handle) {
   mp__mutex_lock(&lock);
   if (count == capacity) {
@@ -60,8 +58,8 @@ int mp__inherit_adopt(const mp__inherit_entry *e, size_t n) {
     int rc = 0;
     if (e[i].kind == MP__INHERIT_ARENA)
       rc = mp__os_arena_attach(e[i].handle);
-    else if (e[i].kind == MP__INHERIT_CONN && mp__conn_adopt_hook)
-      rc = mp__conn_adopt_hook(&e[i]);
+    else if (e[i].kind == MP__INHERIT_CONN)
+      rc = mp__conn_adopt(&e[i]);
     if (rc == 0)
       rc = mp__inherit_add(e[i].kind, e[i].flags, e[i].id, e[i].handle);
     if (rc < 0)

@@ -27,25 +27,6 @@ int mp__obj_create(uint32_t type, size_t size, mp__handle *h, void **obj) {
   return 0;
 }
 
-int mp__obj_lookup(const void *handle, uint32_t type, void **obj) {
-  if (!handle)
-    return MP_EINVAL;
-  mp__handle h;
-  memcpy(&h, handle, sizeof h);
-  if ((h.arena & MP__ARENA_TAG_MASK) != MP__ARENA_TAG || h.id == 0)
-    return MP_EINVAL;
-  if (!mp__arena || h.arena != mp__arena->id)
-    return MP_ENOTSUP;
-  if (h.off % 16 != 0)
-    return MP_EINVAL;
-  mp__obj_hdr *o = mp__arena_ptr(h.off, sizeof *o);
-  if (!o || h.off >= atomic_load(&mp__arena->brk) ||
-      atomic_load(&o->id) != h.id || o->type != type)
-    return MP_EINVAL;
-  *obj = o;
-  return 0;
-}
-
 int mp__obj_destroy(const void *handle, uint32_t type) {
   void *obj;
   int rc = mp__obj_lookup(handle, type, &obj);

@@ -23,6 +23,11 @@
 typedef struct mp__waitword {
   _Atomic uint32_t value;
   _Atomic uint32_t waiters;
+  /* Set by a wake-all that found sleepers, cleared by each new sleeper: the
+   * woken do not leave `waiters` until they run, and without this every
+   * wake in between would make another system call for nobody. */
+  _Atomic uint32_t woken;
+  uint32_t reserved;
   uint64_t key; /* unique in the arena; names the Windows semaphore */
 } mp__waitword;
 
@@ -73,9 +78,22 @@ int mp__arena_ensure(void);
 /* A block of at least size bytes, 16-aligned, zero-filled; its offset. */
 int mp__arena_alloc(size_t size, uint64_t *off);
 void mp__arena_free(uint64_t off);
+/* Bytes from the arena's start this process can touch without asking the
+ * OS: the whole arena on Linux, the committed part of its view on Windows.
+ * Only grows. */
+extern _Atomic uint64_t mp__arena_usable;
+#define MP__ARENA_HEADER_BYTES 65536u
+
 /* The address of [off, off+len) in this process, committing on Windows;
- * NULL if out of range. */
-void *mp__arena_ptr(uint64_t off, size_t len);
+ * NULL if out of range. Inline: every operation on every object starts
+ * here, and a Lock round trip is only a few nanoseconds more. */
+void *mp__arena_ptr_slow(uint64_t off, size_t len);
+static inline void *mp__arena_ptr(uint64_t off, size_t len) {
+  uint64_t usable = atomic_load_explicit(&mp__arena_usable, memory_order_relaxed);
+  if (off >= MP__ARENA_HEADER_BYTES && off <= usable && len <= usable - off)
+    return (char *)mp__arena + off;
+  return mp__arena_ptr_slow(off, len);
+}
 uint64_t mp__arena_new_key(void);
 
 /* Backend: create the OS segment and map it (sets mp__arena). */
@@ -117,8 +135,25 @@ enum {
 /* A zeroed object of size bytes (header included) and its handle. */
 int mp__obj_create(uint32_t type, size_t size, mp__handle *h, void **obj);
 /* MP_EINVAL: zeroed, freed or forged; MP_ENOTSUP: another arena, or this
- * process has none. */
-int mp__obj_lookup(const void *handle, uint32_t type, void **obj);
+ * process has none. Inline for the same reason as mp__arena_ptr. */
+static inline int mp__obj_lookup(const void *handle, uint32_t type, void **obj) {
+  if (!handle)
+    return MP_EINVAL;
+  const mp__handle *h = (const mp__handle *)handle;
+  if ((h->arena & MP__ARENA_TAG_MASK) != MP__ARENA_TAG || h->id == 0)
+    return MP_EINVAL;
+  if (!mp__arena || h->arena != mp__arena->id)
+    return MP_ENOTSUP;
+  if (h->off % 16 != 0)
+    return MP_EINVAL;
+  mp__obj_hdr *o = (mp__obj_hdr *)mp__arena_ptr(h->off, sizeof *o);
+  if (!o || h->off >= atomic_load_explicit(&mp__arena->brk, memory_order_relaxed) ||
+      atomic_load_explicit(&o->id, memory_order_acquire) != h->id ||
+      o->type != type)
+    return MP_EINVAL;
+  *obj = o;
+  return 0;
+}
 /* Invalidates every copy of the handle, then frees the memory. */
 int mp__obj_destroy(const void *handle, uint32_t type);
 
@@ -132,7 +167,8 @@ void mp__inherit_remove(uint64_t id);
 int mp__inherit_snapshot(mp__inherit_entry **out, size_t *n);
 /* In a spawned child: adopt the entries its parent passed. */
 int mp__inherit_adopt(const mp__inherit_entry *e, size_t n);
-/* Hook for the pipe layer: called by adopt for MP__INHERIT_CONN. */
-extern int (*mp__conn_adopt_hook)(const mp__inherit_entry *e);
+/* The pipe layer (conn.c): registers an end inherited by a spawned child
+ * (kind MP__INHERIT_CONN) in this process's table of connections. */
+int mp__conn_adopt(const mp__inherit_entry *e);
 
 #endif

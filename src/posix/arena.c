@@ -57,6 +57,7 @@ int mp__os_arena_create(uint64_t size_wanted) {
       continue;
     if (map_fd(fd, size) == 0) {
       mp__arena->size = size;
+      atomic_store(&mp__arena_usable, size);
       return 0;
     }
   }
@@ -71,7 +72,10 @@ int mp__os_arena_attach(int64_t handle) {
   if (fstat(fd, &st) != 0)
     return mp__os_error(errno);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
-  return map_fd(fd, (uint64_t)st.st_size);
+  int rc = map_fd(fd, (uint64_t)st.st_size);
+  if (rc == 0)
+    atomic_store(&mp__arena_usable, (uint64_t)st.st_size);
+  return rc;
 }
 
 int64_t mp__os_arena_handle(void) { return arena_fd; }

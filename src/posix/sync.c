@@ -13,6 +13,7 @@
 void mp__waitword_init(mp__waitword *w, uint64_t key, uint32_t value) {
   atomic_store(&w->value, value);
   atomic_store(&w->waiters, 0);
+  atomic_store(&w->woken, 0);
   w->key = key;
 }
 
@@ -26,6 +27,7 @@ int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
     tsp = &ts;
   }
   atomic_fetch_add(&w->waiters, 1);
+  atomic_store(&w->woken, 0);
   int rc = 0;
   if (atomic_load(&w->value) == expected &&
       syscall(SYS_futex, &w->value, FUTEX_WAIT, expected, tsp, NULL, 0) != 0) {
@@ -41,6 +43,10 @@ int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
 void mp__waitword_wake(mp__waitword *w, uint32_t n) {
   /* The common case, nobody asleep, costs no system call. */
   if (atomic_load(&w->waiters) == 0)
+    return;
+  /* Everyone asleep was woken already and has not run yet. Any sleeper
+   * that came since cleared `woken` before it read the value. */
+  if (n == UINT32_MAX && atomic_exchange(&w->woken, 1) != 0)
     return;
   syscall(SYS_futex, &w->value, FUTEX_WAKE, n > INT_MAX ? INT_MAX : (int)n,
           NULL, NULL, 0);
@@ -63,7 +69,22 @@ int mp__rmutex_init(mp__rmutex *m, uint64_t key, int recursive) {
   return rc == 0 ? 0 : mp__os_error(rc);
 }
 
-static int32_t self_tid(void) { return (int32_t)syscall(SYS_gettid); }
+/* gettid is a system call (~170 ns) and a Lock needs the caller's id on
+ * every acquire and release, so each thread asks once. A forked child's
+ * thread has a new id: the atfork handler makes it ask again. */
+static _Thread_local int32_t cached_tid;
+static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
+
+static void forget_tid(void) { cached_tid = 0; }
+static void watch_forks(void) { pthread_atfork(NULL, NULL, forget_tid); }
+
+static int32_t self_tid(void) {
+  if (cached_tid == 0) {
+    pthread_once(&tid_once, watch_forks);
+    cached_tid = (int32_t)syscall(SYS_gettid);
+  }
+  return cached_tid;
+}
 
 /* Owner and depth are written only by the holder, under the mutex; a
  * reader that is not the holder can never see its own tid there. */

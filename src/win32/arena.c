@@ -6,7 +6,6 @@
 #include "shared.h"
 
 static HANDLE section;
-static _Atomic uint64_t local_committed; /* committed in our view */
 
 static int map_section(HANDLE h) {
   void *view = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
@@ -19,7 +18,7 @@ static int map_section(HANDLE h) {
     return rc;
   }
   section = h;
-  local_committed = 65536;
+  mp__arena_usable = 65536;
   mp__arena = view;
   return 0;
 }
@@ -48,7 +47,7 @@ int mp__os_arena_attach(int64_t handle) {
 int64_t mp__os_arena_handle(void) { return (int64_t)(intptr_t)section; }
 
 int mp__os_arena_commit(uint64_t upto) {
-  if (upto <= atomic_load(&local_committed))
+  if (upto <= atomic_load(&mp__arena_usable))
     return 0;
   /* Commit in 1 MiB steps past what was asked, and at least as far as
    * the family has, so that the next few calls take the fast path. */
@@ -62,7 +61,7 @@ int mp__os_arena_commit(uint64_t upto) {
     return MP_ENOMEM;
   if (!VirtualAlloc(mp__arena, (SIZE_T)target, MEM_COMMIT, PAGE_READWRITE))
     return mp__os_error((int)GetLastError());
-  atomic_store(&local_committed, target);
+  atomic_store(&mp__arena_usable, target);
   uint64_t seen = family;
   while (seen < target &&
          !atomic_compare_exchange_weak(&mp__arena->committed, &seen, target)) {

@@ -8,6 +8,7 @@ HANDLE mp__win_named(uint64_t key, char kind);
 void mp__waitword_init(mp__waitword *w, uint64_t key, uint32_t value) {
   atomic_store(&w->value, value);
   atomic_store(&w->waiters, 0);
+  atomic_store(&w->woken, 0);
   w->key = key;
 }
 
@@ -20,6 +21,7 @@ int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
   if (!sem)
     return MP_ESYS;
   atomic_fetch_add(&w->waiters, 1);
+  atomic_store(&w->woken, 0);
   int rc = 0;
   if (atomic_load(&w->value) == expected) {
     DWORD r = WaitForSingleObject(sem, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
@@ -35,6 +37,10 @@ int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
 void mp__waitword_wake(mp__waitword *w, uint32_t n) {
   uint32_t waiting = atomic_load(&w->waiters);
   if (waiting == 0)
+    return;
+  /* As on POSIX: one wake-all per sleep; here it also keeps unused tokens
+   * from piling up in the semaphore. */
+  if (n == UINT32_MAX && atomic_exchange(&w->woken, 1) != 0)
     return;
   HANDLE sem = mp__win_named(w->key, 'w');
   if (sem)

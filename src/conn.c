@@ -1,0 +1,447 @@
+/* Pipe and Connection: handle validation, the process-local table of the
+ * ends this process holds, and message framing. The OS pipe itself is in
+ * <os>/conn.c.
+ *
+ * A message travels as a 16-byte header (magic, check word, length) and
+ * its bytes. Reads go into a per-end buffer, so a small message costs one
+ * read system call; a large one is read straight into the caller's buffer
+ * once its header is known. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "deadline.h"
+#include "shared.h"
+
+#define HANDLE_MAGIC 0x4d50434f4e4e0000ull /* "MPCONN" */
+#define HANDLE_MAGIC_MASK 0xffffffffffff0000ull
+#define FRAME_MAGIC 0x4d504d53u /* "MPMS" */
+#define HDR 16
+#define BUF_MIN (64u * 1024u)
+
+/* ---- The table: id -> end, open addressing, never shrinks ---- *
+ * A closed end leaves a tombstone, so that a stale copy of its handle
+ * reads MP_ECLOSED rather than MP_ENOTSUP. */
+typedef struct slot {
+  uint64_t id;
+  mp__conn *c; /* NULL: free; &closed_mark: closed here */
+} slot;
+
+static mp__conn closed_mark;
+static mp__mutex table_mu = MP__MUTEX_INIT;
+static slot *slots;
+static size_t nslots, used;
+static int os_ready;
+
+void mp__conn_table_lock(void) { mp__mutex_lock(&table_mu); }
+void mp__conn_table_unlock(void) { mp__mutex_unlock(&table_mu); }
+
+static size_t hash(uint64_t id) {
+  uint64_t x = id * 0x9e3779b97f4a7c15ull;
+  return (size_t)(x ^ (x >> 31));
+}
+
+static slot *find(uint64_t id) {
+  if (!nslots)
+    return NULL;
+  for (size_t j = hash(id) & (nslots - 1); slots[j].c; j = (j + 1) & (nslots - 1))
+    if (slots[j].id == id)
+      return &slots[j];
+  return NULL;
+}
+
+static int grow(void) {
+  size_t n = nslots ? nslots * 2 : 64;
+  slot *fresh = calloc(n, sizeof *fresh);
+  if (!fresh)
+    return MP_ENOMEM;
+  for (size_t i = 0; i < nslots; i++) {
+    if (!slots[i].c)
+      continue;
+    size_t j = hash(slots[i].id) & (n - 1);
+    while (fresh[j].c)
+      j = (j + 1) & (n - 1);
+    fresh[j] = slots[i];
+  }
+  free(slots);
+  slots = fresh;
+  nslots = n;
+  return 0;
+}
+
+/* Called with the table locked. */
+static int insert(mp__conn *c) {
+  if ((used + 1) * 2 > nslots && grow() < 0)
+    return MP_ENOMEM;
+  size_t j = hash(c->id) & (nslots - 1);
+  while (slots[j].c)
+    j = (j + 1) & (nslots - 1);
+  slots[j] = (slot){c->id, c};
+  used++;
+  return 0;
+}
+
+/* In a forked child only the forking thread exists: operations other
+ * threads had in progress will never drop their references, and their
+ * locks would never be released. */
+void mp__conn_table_after_fork(void) {
+  mp__mutex fresh = MP__MUTEX_INIT;
+  table_mu = fresh;
+  for (size_t i = 0; i < nslots; i++) {
+    mp__conn *c = slots[i].c;
+    if (!c || c == &closed_mark)
+      continue;
+    c->refs = 1;
+    c->rd = fresh;
+    c->wr = fresh;
+  }
+}
+
+static void conn_free(mp__conn *c) {
+  mp__os_conn_close(c);
+  free(c->buf);
+  free(c);
+}
+
+static mp__conn *conn_new(uint64_t id, uint32_t flags, int64_t h) {
+  mp__conn *c = calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  mp__mutex fresh = MP__MUTEX_INIT;
+  c->id = id;
+  c->flags = flags;
+  c->refs = 1;
+  c->rd = fresh;
+  c->wr = fresh;
+  c->os.h = h;
+  return c;
+}
+
+static int add(mp__conn *c) {
+  mp__conn_table_lock();
+  if (!os_ready) {
+    os_ready = 1;
+    mp__os_conn_init();
+  }
+  int rc = insert(c);
+  mp__conn_table_unlock();
+  if (rc == 0 && (rc = mp__inherit_add(MP__INHERIT_CONN, c->flags, c->id,
+                                       c->os.h)) < 0) {
+    mp__conn_table_lock();
+    slot *s = find(c->id);
+    s->c = &closed_mark;
+    mp__conn_table_unlock();
+  }
+  return rc;
+}
+
+static int valid_flags(uint64_t a) {
+  uint32_t f = (uint32_t)(a & ~HANDLE_MAGIC_MASK);
+  return (a & HANDLE_MAGIC_MASK) == HANDLE_MAGIC && f != 0 &&
+         (f & ~(MP__CONN_READ | MP__CONN_WRITE)) == 0;
+}
+
+int mp__conn_get(const mp_conn *h, uint32_t need, mp__conn **out) {
+  if (!h || !valid_flags(h->_a) || h->_b == 0)
+    return MP_EINVAL;
+  uint32_t flags = (uint32_t)(h->_a & ~HANDLE_MAGIC_MASK);
+  mp__conn_table_lock();
+  slot *s = find(h->_b);
+  int rc = 0;
+  if (!s)
+    rc = MP_ENOTSUP;
+  else if (s->c == &closed_mark)
+    rc = MP_ECLOSED;
+  else if (s->c->flags != flags)
+    rc = MP_EINVAL;
+  else if ((need & flags) != need)
+    rc = MP_ENOTSUP;
+  else {
+    s->c->refs++;
+    *out = s->c;
+  }
+  mp__conn_table_unlock();
+  return rc;
+}
+
+void mp__conn_put(mp__conn *c) {
+  mp__conn_table_lock();
+  unsigned left = --c->refs;
+  mp__conn_table_unlock();
+  if (left == 0)
+    conn_free(c);
+}
+
+/* ---- Ids ---- *
+ * The pid makes ids of different live processes distinct; the counter
+ * ids of one process. */
+static uint64_t new_id(void) {
+  static _Atomic uint32_t counter;
+  uint32_t n = atomic_fetch_add(&counter, 1) + 1;
+  return ((uint64_t)(uint32_t)mp__os_current_pid() << 32) | n;
+}
+
+static void make_handle(mp_conn *h, const mp__conn *c) {
+  h->_a = HANDLE_MAGIC | c->flags;
+  h->_b = c->id;
+  h->_c = (uint64_t)c->os.h;
+}
+
+static void close_raw(int64_t h) {
+  mp__conn tmp;
+  memset(&tmp, 0, sizeof tmp);
+  tmp.os.h = h;
+  mp__os_conn_close(&tmp);
+}
+
+int mp_pipe_create(mp_conn *a, mp_conn *b, int duplex) {
+  if (!a || !b || a == b)
+    return MP_EINVAL;
+  memset(a, 0, sizeof *a);
+  memset(b, 0, sizeof *b);
+  int64_t ha, hb;
+  int rc = mp__os_conn_pair(duplex, &ha, &hb);
+  if (rc < 0)
+    return rc;
+  uint32_t both = MP__CONN_READ | MP__CONN_WRITE;
+  mp__conn *ca = conn_new(new_id(), duplex ? both : MP__CONN_READ, ha);
+  mp__conn *cb = conn_new(new_id(), duplex ? both : MP__CONN_WRITE, hb);
+  if (!ca || !cb) {
+    free(ca);
+    free(cb);
+    close_raw(ha);
+    close_raw(hb);
+    return MP_ENOMEM;
+  }
+  if ((rc = add(ca)) < 0) {
+    conn_free(ca);
+    conn_free(cb);
+    return rc;
+  }
+  make_handle(a, ca);
+  if ((rc = add(cb)) < 0) {
+    mp_conn_close(a);
+    memset(a, 0, sizeof *a);
+    conn_free(cb);
+    return rc;
+  }
+  make_handle(b, cb);
+  return 0;
+}
+
+int mp__conn_adopt(const mp__inherit_entry *e) {
+  mp__conn *c = conn_new(e->id, e->flags, e->handle);
+  if (!c)
+    return MP_ENOMEM;
+  mp__os_conn_adopt(c);
+  mp__conn_table_lock();
+  if (!os_ready) {
+    os_ready = 1;
+    mp__os_conn_init();
+  }
+  int rc = insert(c);
+  mp__conn_table_unlock();
+  if (rc < 0)
+    conn_free(c);
+  return rc;
+}
+
+int mp_conn_close(mp_conn *h) {
+  if (!h || !valid_flags(h->_a) || h->_b == 0)
+    return MP_EINVAL;
+  mp__conn_table_lock();
+  slot *s = find(h->_b);
+  mp__conn *c = s ? s->c : NULL;
+  int rc = !s ? MP_ENOTSUP : c == &closed_mark ? 0 : 1;
+  if (rc == 1 && c->flags != (uint32_t)(h->_a & ~HANDLE_MAGIC_MASK))
+    rc = MP_EINVAL;
+  if (rc == 1)
+    s->c = &closed_mark;
+  mp__conn_table_unlock();
+  if (rc != 1)
+    return rc;
+  mp__inherit_remove(c->id);
+  /* An operation still in progress in another thread keeps the OS
+   * handle until it ends; the last reference closes it. */
+  mp__conn_put(c);
+  return 0;
+}
+
+/* ---- The receive buffer ---- */
+static size_t buffered(const mp__conn *c) { return c->end - c->start; }
+
+int mp__conn_reserve(mp__conn *c, size_t room) {
+  if (c->cap - c->end >= room)
+    return 0;
+  if (c->start > 0) {
+    memmove(c->buf, c->buf + c->start, buffered(c));
+    c->end -= c->start;
+    c->start = 0;
+  }
+  if (c->cap - c->end >= room)
+    return 0;
+  size_t cap = c->cap ? c->cap : BUF_MIN;
+  while (cap - c->end < room)
+    cap *= 2;
+  unsigned char *grown = realloc(c->buf, cap);
+  if (!grown)
+    return MP_ENOMEM;
+  c->buf = grown;
+  c->cap = cap;
+  return 0;
+}
+
+int mp__conn_buffered_ready(mp__conn *c) { return buffered(c) > 0 || c->eof; }
+
+/* Reads what the OS has (at least one byte) into the buffer. */
+static int fill(mp__conn *c, int timeout_ms) {
+  if (c->eof)
+    return MP_EEOF;
+  int rc = mp__conn_reserve(c, 1);
+  size_t got = 0;
+  if (rc == 0)
+    rc = mp__os_conn_read(c, c->buf + c->end, c->cap - c->end, timeout_ms, &got);
+  if (rc == 0)
+    c->end += got;
+  else if (rc == MP_EEOF)
+    c->eof = 1;
+  return rc;
+}
+
+/* ---- Framing ---- */
+static void put_header(unsigned char *h, uint64_t len) {
+  uint32_t magic = FRAME_MAGIC;
+  uint32_t check = ~(FRAME_MAGIC ^ (uint32_t)len ^ (uint32_t)(len >> 32));
+  memcpy(h, &magic, 4);
+  memcpy(h + 4, &check, 4);
+  memcpy(h + 8, &len, 8);
+}
+
+/* 0 and *len, or -1 for bytes that are not a header. */
+static int get_header(const unsigned char *h, uint64_t *len) {
+  uint32_t magic, check;
+  memcpy(&magic, h, 4);
+  memcpy(&check, h + 4, 4);
+  memcpy(len, h + 8, 8);
+  if (magic != FRAME_MAGIC ||
+      check != ~(FRAME_MAGIC ^ (uint32_t)*len ^ (uint32_t)(*len >> 32)) ||
+      *len > (uint64_t)PTRDIFF_MAX)
+    return -1;
+  return 0;
+}
+
+int mp_conn_send(mp_conn *h, const void *data, size_t len) {
+  if ((!data && len > 0) || len > (size_t)PTRDIFF_MAX)
+    return MP_EINVAL;
+  mp__conn *c;
+  int rc = mp__conn_get(h, MP__CONN_WRITE, &c);
+  if (rc < 0)
+    return rc;
+  unsigned char hdr[HDR];
+  put_header(hdr, len);
+  mp__mutex_lock(&c->wr);
+  rc = mp__os_conn_write(c, hdr, sizeof hdr, data, len);
+  mp__mutex_unlock(&c->wr);
+  mp__conn_put(c);
+  return rc;
+}
+
+/* The stream ended inside a message, or holds bytes that are not ours:
+ * nothing more can be trusted, so nothing more is delivered. */
+static int broken(mp__conn *c) {
+  c->start = c->end = 0;
+  c->eof = 1;
+  return MP_EEOF;
+}
+
+/* The rest of a message whose header is in the buffer and whose first
+ * `got` bytes are in out; on a timeout those go back to the buffer. */
+static int read_rest(mp__conn *c, unsigned char *out, size_t len, size_t got,
+                     mp__deadline *dl) {
+  while (got < len) {
+    size_t n = 0;
+    int rc = mp__os_conn_read(c, out + got, len - got, mp__deadline_left(dl), &n);
+    if (rc == MP_EEOF)
+      return broken(c);
+    if (rc < 0) {
+      if (mp__conn_reserve(c, got) < 0)
+        return broken(c);
+      memcpy(c->buf + c->end, out, got);
+      c->end += got;
+      return rc;
+    }
+    got += n;
+  }
+  return 0;
+}
+
+static int receive(mp__conn *c, void *buf, size_t cap, size_t *len,
+                   mp__deadline *dl) {
+  while (buffered(c) < HDR) {
+    if (c->eof)
+      return buffered(c) ? broken(c) : MP_EEOF;
+    int rc = fill(c, mp__deadline_left(dl));
+    if (rc < 0 && rc != MP_EEOF)
+      return rc;
+  }
+  uint64_t need;
+  if (get_header(c->buf + c->start, &need) < 0)
+    return broken(c);
+  *len = (size_t)need;
+  if (need > cap)
+    return MP_EMSGSIZE;
+  size_t have = buffered(c) - HDR;
+  if (have > need)
+    have = (size_t)need;
+  if (have > 0)
+    memcpy(buf, c->buf + c->start + HDR, have);
+  if (have < need) {
+    c->end = c->start + HDR; /* the payload so far is in buf now */
+    int rc = read_rest(c, buf, (size_t)need, have, dl);
+    if (rc < 0)
+      return rc;
+  }
+  c->start += HDR + (have < need ? 0 : have);
+  if (c->start == c->end)
+    c->start = c->end = 0;
+  return 0;
+}
+
+int mp_conn_recv(mp_conn *h, void *buf, size_t cap, size_t *len,
+                 int timeout_ms) {
+  if (!len || (!buf && cap > 0) || timeout_ms < MP_INFINITE)
+    return MP_EINVAL;
+  mp__conn *c;
+  int rc = mp__conn_get(h, MP__CONN_READ, &c);
+  if (rc < 0)
+    return rc;
+  mp__deadline dl = mp__deadline_in(timeout_ms);
+  mp__mutex_lock(&c->rd);
+  size_t n = 0;
+  rc = receive(c, buf, cap, &n, &dl);
+  mp__mutex_unlock(&c->rd);
+  mp__conn_put(c);
+  if (rc == 0 || rc == MP_EMSGSIZE)
+    *len = n;
+  return rc;
+}
+
+int mp_conn_poll(mp_conn *h, int timeout_ms) {
+  if (timeout_ms < MP_INFINITE)
+    return MP_EINVAL;
+  mp__conn *c;
+  int rc = mp__conn_get(h, MP__CONN_READ, &c);
+  if (rc < 0)
+    return rc;
+  mp__mutex_lock(&c->rd);
+  if (!mp__conn_buffered_ready(c)) {
+    rc = fill(c, timeout_ms);
+    rc = rc == 0 || rc == MP_EEOF ? 1 : rc == MP_ETIMEDOUT ? 0 : rc;
+  } else {
+    rc = 1;
+  }
+  mp__mutex_unlock(&c->rd);
+  mp__conn_put(c);
+  return rc;
+}

@@ -1,0 +1,224 @@
+/* The OS pipe of a connection on Windows: a named pipe in byte mode,
+ * opened for overlapped I/O so that a read can time out (wait on its
+ * event, then cancel it). Anonymous pipes cannot do overlapped I/O, hence
+ * the name: unique per pipe, created with FILE_FLAG_FIRST_PIPE_INSTANCE
+ * so that nobody can have made it first, and closed to remote clients. */
+#define _CRT_RAND_S /* rand_s in <stdlib.h> */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "conn.h"
+
+#define PIPE_BUF_SIZE (64 * 1024)
+#define CHUNK_MAX (1u << 30)
+
+static unsigned random32(void) {
+  unsigned r = 0;
+  if (rand_s(&r) != 0)
+    r = (unsigned)GetTickCount64() ^ (unsigned)(uintptr_t)&r;
+  return r;
+}
+
+static int create_server(int duplex, HANDLE *out) {
+  static LONG counter;
+  DWORD open_mode = (duplex ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_INBOUND) |
+                    FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE;
+  DWORD pipe_mode = PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                    PIPE_REJECT_REMOTE_CLIENTS;
+  /* A name can only clash with a pipe someone else made: try another. */
+  for (int tries = 0; tries < 16; tries++) {
+    wchar_t name[96];
+    swprintf(name, sizeof name / sizeof name[0], L"\\\\.\\pipe\\mproc-%lu-%ld-%08x%08x",
+             (unsigned long)GetCurrentProcessId(), InterlockedIncrement(&counter),
+             random32(), random32());
+    HANDLE h = CreateNamedPipeW(name, open_mode, pipe_mode, 1, PIPE_BUF_SIZE,
+                                PIPE_BUF_SIZE, 0, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+      DWORD err = GetLastError();
+      if (err == ERROR_ACCESS_DENIED || err == ERROR_PIPE_BUSY)
+        continue;
+      return mp__os_error((int)err);
+    }
+    DWORD access = duplex ? GENERIC_READ | GENERIC_WRITE : GENERIC_WRITE;
+    HANDLE client = CreateFileW(name, access, 0, NULL, OPEN_EXISTING,
+                                FILE_FLAG_OVERLAPPED, NULL);
+    if (client == INVALID_HANDLE_VALUE) {
+      int rc = mp__os_error((int)GetLastError());
+      CloseHandle(h);
+      return rc;
+    }
+    out[0] = h;
+    out[1] = client;
+    return 0;
+  }
+  return mp__os_error(ERROR_ACCESS_DENIED);
+}
+
+/* The client is connected already; the server end only has to agree. */
+static int connect_server(HANDLE server) {
+  OVERLAPPED ov;
+  memset(&ov, 0, sizeof ov);
+  ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (!ov.hEvent)
+    return mp__os_error((int)GetLastError());
+  int rc = 0;
+  if (!ConnectNamedPipe(server, &ov)) {
+    DWORD err = GetLastError(), n;
+    if (err == ERROR_IO_PENDING && !GetOverlappedResult(server, &ov, &n, TRUE))
+      err = GetLastError();
+    else if (err == ERROR_IO_PENDING)
+      err = ERROR_PIPE_CONNECTED;
+    if (err != ERROR_PIPE_CONNECTED)
+      rc = mp__os_error((int)err);
+  }
+  CloseHandle(ov.hEvent);
+  return rc;
+}
+
+int mp__os_conn_pair(int duplex, int64_t *a, int64_t *b) {
+  HANDLE h[2] = {NULL, NULL};
+  int rc = create_server(duplex, h);
+  if (rc == 0 && (rc = connect_server(h[0])) < 0) {
+    CloseHandle(h[0]);
+    CloseHandle(h[1]);
+  }
+  if (rc < 0)
+    return rc;
+  *a = (int64_t)(intptr_t)h[0];
+  *b = (int64_t)(intptr_t)h[1];
+  return 0;
+}
+
+static HANDLE event_of(int64_t *slot) {
+  if (!*slot)
+    *slot = (int64_t)(intptr_t)CreateEventW(NULL, TRUE, FALSE, NULL);
+  return (HANDLE)(intptr_t)*slot;
+}
+
+/* What a pipe whose other end is closed everywhere answers. */
+static int io_error(DWORD err) {
+  if (err == ERROR_BROKEN_PIPE || err == ERROR_PIPE_NOT_CONNECTED ||
+      err == ERROR_NO_DATA)
+    return MP_EEOF;
+  return mp__os_error((int)err);
+}
+
+/* Starts an overlapped read; later mp__win_conn_finish collects it. */
+int mp__win_conn_start(mp__conn *c, void *dst, DWORD cap, OVERLAPPED *ov) {
+  memset(ov, 0, sizeof *ov);
+  ov->hEvent = event_of(&c->os.rd_event);
+  if (!ov->hEvent)
+    return mp__os_error((int)GetLastError());
+  if (ReadFile((HANDLE)(intptr_t)c->os.h, dst, cap, NULL, ov))
+    return 0;
+  DWORD err = GetLastError();
+  return err == ERROR_IO_PENDING ? 0 : io_error(err);
+}
+
+/* Cancels the read if still pending and reports what it got: 0 and *got
+ * (0 bytes: cancelled in time), MP_EEOF, MP_ESYS. */
+int mp__win_conn_finish(mp__conn *c, OVERLAPPED *ov, size_t *got) {
+  HANDLE h = (HANDLE)(intptr_t)c->os.h;
+  DWORD n = 0;
+  *got = 0;
+  if (WaitForSingleObject(ov->hEvent, 0) != WAIT_OBJECT_0)
+    CancelIoEx(h, ov);
+  if (GetOverlappedResult(h, ov, &n, TRUE)) {
+    *got = n;
+    return 0;
+  }
+  DWORD err = GetLastError();
+  return err == ERROR_OPERATION_ABORTED ? 0 : io_error(err);
+}
+
+int mp__os_conn_read(mp__conn *c, void *dst, size_t cap, int timeout_ms,
+                     size_t *got) {
+  HANDLE h = (HANDLE)(intptr_t)c->os.h;
+  DWORD want = cap > CHUNK_MAX ? CHUNK_MAX : (DWORD)cap;
+  uint64_t deadline = mp__now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+  for (;;) {
+    /* Polling: ask first rather than start a read only to cancel it. */
+    if (timeout_ms == 0) {
+      DWORD avail = 0;
+      if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
+        return io_error(GetLastError());
+      if (avail == 0)
+        return MP_ETIMEDOUT;
+      if (want > avail)
+        want = avail;
+    }
+    OVERLAPPED ov;
+    int rc = mp__win_conn_start(c, dst, want, &ov);
+    if (rc < 0)
+      return rc;
+    DWORD left = INFINITE;
+    if (timeout_ms >= 0) {
+      uint64_t now = mp__now_ms();
+      left = now >= deadline ? 0 : (DWORD)(deadline - now);
+    }
+    WaitForSingleObject(ov.hEvent, left);
+    rc = mp__win_conn_finish(c, &ov, got);
+    if (rc < 0 || *got > 0)
+      return rc;
+    if (timeout_ms >= 0 && mp__now_ms() >= deadline)
+      return MP_ETIMEDOUT;
+  }
+}
+
+static int write_chunk(mp__conn *c, const void *data, DWORD len) {
+  HANDLE h = (HANDLE)(intptr_t)c->os.h;
+  OVERLAPPED ov;
+  memset(&ov, 0, sizeof ov);
+  ov.hEvent = event_of(&c->os.wr_event);
+  if (!ov.hEvent)
+    return mp__os_error((int)GetLastError());
+  DWORD n = 0;
+  if (!WriteFile(h, data, len, NULL, &ov) && GetLastError() != ERROR_IO_PENDING)
+    return io_error(GetLastError());
+  if (!GetOverlappedResult(h, &ov, &n, TRUE))
+    return io_error(GetLastError());
+  return n == len ? 0 : mp__os_error(ERROR_WRITE_FAULT);
+}
+
+static int write_all(mp__conn *c, const unsigned char *p, size_t len) {
+  while (len > 0) {
+    DWORD chunk = len > CHUNK_MAX ? CHUNK_MAX : (DWORD)len;
+    int rc = write_chunk(c, p, chunk);
+    if (rc < 0)
+      return rc;
+    p += chunk;
+    len -= chunk;
+  }
+  return 0;
+}
+
+/* No gather write on pipes: a small message is copied behind its header
+ * so that it still takes one system call. */
+int mp__os_conn_write(mp__conn *c, const void *hdr, size_t hlen,
+                      const void *data, size_t len) {
+  unsigned char small[4096];
+  if (hlen + len <= sizeof small) {
+    memcpy(small, hdr, hlen);
+    if (len > 0)
+      memcpy(small + hlen, data, len);
+    return write_chunk(c, small, (DWORD)(hlen + len));
+  }
+  int rc = write_all(c, hdr, hlen);
+  return rc < 0 ? rc : write_all(c, data, len);
+}
+
+/* Our copy, made by DuplicateHandle in the parent, is not inheritable. */
+void mp__os_conn_adopt(mp__conn *c) { (void)c; }
+
+void mp__os_conn_close(mp__conn *c) {
+  int64_t *hs[3] = {&c->os.h, &c->os.rd_event, &c->os.wr_event};
+  for (int i = 0; i < 3; i++) {
+    if (*hs[i])
+      CloseHandle((HANDLE)(intptr_t)*hs[i]);
+    *hs[i] = 0;
+  }
+}
+
+void mp__os_conn_init(void) {}
