@@ -1,0 +1,64 @@
+/* Helpers for the synchronisation tests: see sync_util.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sync_util.h"
+
+int su_child_failed(const char *file, int line, const char *what) {
+  fprintf(stderr, "child %lld: check failed at %s:%d: %s\n",
+          (long long)mp_current_pid(), file, line, what);
+  fflush(stderr);
+  return SU_FAIL_BASE + line % 100;
+}
+
+void *su_shm_new(mp_shm *m, size_t size) {
+  assert_int_equal(mp_shm_create(m, size), 0);
+  void *p = mp_shm_ptr(*m);
+  assert_non_null(p);
+  return p;
+}
+
+int su_wait_eq(_Atomic int64_t *p, int64_t want, int timeout_ms) {
+  int64_t end = tst_now_ms() + timeout_ms;
+  for (;;) {
+    if (atomic_load(p) == want)
+      return 1;
+    if (tst_now_ms() >= end)
+      return 0;
+    tst_sleep_ms(1);
+  }
+}
+
+int su_wait_sem(mp_sem *s, unsigned want, int timeout_ms) {
+  int64_t end = tst_now_ms() + timeout_ms;
+  for (;;) {
+    unsigned v = 0;
+    if (mp_sem_value(s, &v) == 0 && v == want)
+      return 1;
+    if (tst_now_ms() >= end)
+      return 0;
+    tst_sleep_ms(1);
+  }
+}
+
+void su_assert_took(int64_t start_ms, int expected_ms) {
+  int64_t took = tst_now_ms() - start_ms;
+  if (took < expected_ms - SU_EARLY_MS || took > expected_ms + SU_LATE_MS)
+    fail_msg("a wait of %d ms took %lld ms", expected_ms, (long long)took);
+}
+
+void su_start_n(mp_process **ps, int n, mp_target target, const void *arg,
+                size_t arg_size) {
+  for (int i = 0; i < n; i++)
+    ps[i] = tst_start(target, arg, arg_size, NULL);
+}
+
+void su_join_n(mp_process **ps, int n, int code) {
+  for (int i = 0; i < n; i++) {
+    int got = tst_join_code(ps[i], 2 * TST_LONG_MS);
+    if (got != code)
+      fail_msg("child %d of %d exited with %d, expected %d", i + 1, n, got,
+               code);
+    assert_int_equal(mp_process_free(ps[i]), 0);
+  }
+}

@@ -1,0 +1,51 @@
+/* Helpers shared by the tests of the synchronisation objects and shared
+ * memory (test_lock, test_sem, test_event, test_cond, test_barrier,
+ * test_shm).
+ *
+ * Children report through their exit code: a role returns 0 when every
+ * check held, or SU_FAIL_BASE + the line of the first failed check (mod
+ * 100), after writing that line to stderr. Names su_* are safe in
+ * children; su_assert_* and su_join_* use cmocka and are for the test
+ * process only. */
+#ifndef MPROC_SYNC_UTIL_H
+#define MPROC_SYNC_UTIL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "test_support.h"
+
+#define SU_FAIL_BASE 100
+
+int su_child_failed(const char *file, int line, const char *what);
+
+/* In a child role: return a failure code unless cond holds. */
+#define SU_CHECK(cond)                                                         \
+  do {                                                                         \
+    if (!(cond))                                                               \
+      return su_child_failed(__FILE__, __LINE__, #cond);                       \
+  } while (0)
+
+/* Test process only: a zero-filled block of shared memory for counters
+ * and flags; the handle goes into the children's argument block. */
+void *su_shm_new(mp_shm *m, size_t size);
+
+/* Polls *p until it equals want: 1 if it did within timeout_ms. */
+int su_wait_eq(_Atomic int64_t *p, int64_t want, int timeout_ms);
+/* Polls a semaphore's value until it equals want: 1 if it did. */
+int su_wait_sem(mp_sem *s, unsigned want, int timeout_ms);
+
+/* Elapsed time checks for a wait of expected_ms: not (much) shorter than
+ * asked, and done well within a slow machine's latency. The slack below
+ * allows for a coarse Windows tick. */
+#define SU_EARLY_MS 20
+#define SU_LATE_MS 3000
+void su_assert_took(int64_t start_ms, int expected_ms);
+
+/* Starts n processes running target with the same argument block. */
+void su_start_n(mp_process **ps, int n, mp_target target, const void *arg,
+                size_t arg_size);
+/* Joins and frees n processes, asserting each exits with code. */
+void su_join_n(mp_process **ps, int n, int code);
+
+#endif

@@ -1,0 +1,417 @@
+/* Lock and RLock across processes: acquire/release and timeouts as in
+ * CPython's _test_multiprocessing (lock, rlock), owner checks, mutual
+ * exclusion of a shared counter, a holder killed while holding the lock
+ * (the next acquirer gets MP_EOWNERDEAD and the lock goes on working:
+ * where Python stays locked forever), and bad handles. */
+#include "support/sync_util.h"
+
+#include <string.h>
+
+#define PROCS 4
+#define ROUNDS 500
+
+typedef struct board {
+  _Atomic int64_t held;    /* a child holds the lock now */
+  _Atomic int64_t go;      /* the parent lets it go */
+  _Atomic int64_t waiting; /* a child is about to block in acquire */
+  int64_t counter;         /* updated under the lock only, not atomically */
+} board;
+
+typedef struct l_arg {
+  mp_lock lock;
+  mp_rlock rlock;
+  mp_shm shm;
+  int recursive; /* use rlock, not lock */
+  int depth;     /* rlock: how deep to hold it */
+} l_arg;
+
+static int acquire(const l_arg *a, int timeout_ms) {
+  l_arg copy = *a; /* the handle works from any copy */
+  return a->recursive ? mp_rlock_acquire(&copy.rlock, timeout_ms)
+                      : mp_lock_acquire(&copy.lock, timeout_ms);
+}
+
+static int release(const l_arg *a) {
+  l_arg copy = *a;
+  return a->recursive ? mp_rlock_release(&copy.rlock)
+                      : mp_lock_release(&copy.lock);
+}
+
+static board *board_of(l_arg *a) { return mp_shm_ptr(a->shm); }
+
+/* ---- roles ---- */
+
+static int role_hold_until_go(void *arg) {
+  l_arg *a = arg;
+  board *b = board_of(a);
+  SU_CHECK(b != NULL);
+  for (int i = 0; i < (a->recursive ? a->depth : 1); i++)
+    SU_CHECK(acquire(a, TST_LONG_MS) == 0);
+  atomic_store(&b->held, 1);
+  SU_CHECK(su_wait_eq(&b->go, 1, TST_LONG_MS));
+  for (int i = 0; i < (a->recursive ? a->depth : 1); i++)
+    SU_CHECK(release(a) == 0);
+  SU_CHECK(release(a) == MP_ESTATE);
+  return 0;
+}
+
+static int role_hold_forever(void *arg) {
+  l_arg *a = arg;
+  board *b = board_of(a);
+  SU_CHECK(b != NULL);
+  for (int i = 0; i < (a->recursive ? a->depth : 1); i++)
+    SU_CHECK(acquire(a, TST_LONG_MS) == 0);
+  b->counter = -1; /* a half-done update the next holder must repair */
+  atomic_store(&b->held, 1);
+  for (;;)
+    tst_sleep_ms(1000);
+}
+
+/* Held by another process: polls and timed waits fail, release refused. */
+static int role_try_while_held(void *arg) {
+  l_arg *a = arg;
+  SU_CHECK(acquire(a, 0) == MP_ETIMEDOUT);
+  SU_CHECK(release(a) == MP_ESTATE);
+  int64_t t0 = tst_now_ms();
+  SU_CHECK(acquire(a, 150) == MP_ETIMEDOUT);
+  SU_CHECK(tst_now_ms() - t0 >= 150 - SU_EARLY_MS);
+  return 0;
+}
+
+/* Blocks in acquire while the holder is killed: gets MP_EOWNERDEAD. */
+static int role_acquire_after_death(void *arg) {
+  l_arg *a = arg;
+  board *b = board_of(a);
+  SU_CHECK(b != NULL);
+  atomic_store(&b->waiting, 1);
+  SU_CHECK(acquire(a, TST_LONG_MS) == MP_EOWNERDEAD);
+  SU_CHECK(b->counter == -1);
+  b->counter = 0; /* repaired */
+  SU_CHECK(release(a) == 0);
+  return 0;
+}
+
+static int role_count(void *arg) {
+  l_arg *a = arg;
+  board *b = board_of(a);
+  SU_CHECK(b != NULL);
+  for (int i = 0; i < ROUNDS; i++) {
+    for (int d = 0; d < (a->recursive ? 2 : 1); d++)
+      SU_CHECK(acquire(a, TST_LONG_MS) == 0);
+    /* A read-modify-write that loses updates unless excluded. */
+    volatile int64_t *c = &b->counter;
+    int64_t v = *c;
+    if (i % 64 == 0)
+      tst_sleep_ms(0);
+    *c = v + 1;
+    for (int d = 0; d < (a->recursive ? 2 : 1); d++)
+      SU_CHECK(release(a) == 0);
+  }
+  return 0;
+}
+
+static int thread_release(void *arg) { return release(arg); }
+static int thread_try(void *arg) { return acquire(arg, 0); }
+
+/* ---- fixtures ---- */
+
+static void make(l_arg *a, int recursive) {
+  memset(a, 0, sizeof *a);
+  a->recursive = recursive;
+  a->depth = 3;
+  if (recursive)
+    assert_int_equal(mp_rlock_create(&a->rlock), 0);
+  else
+    assert_int_equal(mp_lock_create(&a->lock), 0);
+  su_shm_new(&a->shm, sizeof(board));
+}
+
+static void unmake(l_arg *a) {
+  if (a->recursive)
+    assert_int_equal(mp_rlock_free(&a->rlock), 0);
+  else
+    assert_int_equal(mp_lock_free(&a->lock), 0);
+  assert_int_equal(mp_shm_free(&a->shm), 0);
+}
+
+/* ---- tests ---- */
+
+static void test_lock_basics(void **state) {
+  (void)state;
+  l_arg a;
+  make(&a, 0);
+  assert_int_equal(mp_lock_acquire(&a.lock, MP_INFINITE), 0);
+  /* Python would deadlock; an owned Lock can say so. */
+  assert_int_equal(mp_lock_acquire(&a.lock, 0), MP_ESTATE);
+  assert_int_equal(mp_lock_acquire(&a.lock, 100), MP_ESTATE);
+  assert_int_equal(mp_lock_release(&a.lock), 0);
+  assert_int_equal(mp_lock_release(&a.lock), MP_ESTATE);
+  assert_int_equal(mp_lock_acquire(&a.lock, 0), 0);
+  assert_int_equal(mp_lock_release(&a.lock), 0);
+  unmake(&a);
+}
+
+static void test_rlock_basics(void **state) {
+  (void)state;
+  l_arg a;
+  make(&a, 1);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(mp_rlock_acquire(&a.rlock, i == 0 ? MP_INFINITE : 0), 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(mp_rlock_release(&a.rlock), 0);
+  assert_int_equal(mp_rlock_release(&a.rlock), MP_ESTATE);
+  unmake(&a);
+}
+
+static void held_elsewhere(int recursive) {
+  l_arg a;
+  make(&a, recursive);
+  board *b = board_of(&a);
+  mp_process *holder = tst_start(role_hold_until_go, &a, sizeof a, NULL);
+  assert_true(su_wait_eq(&b->held, 1, TST_LONG_MS));
+
+  mp_process *tries[2];
+  su_start_n(tries, 2, role_try_while_held, &a, sizeof a);
+  su_join_n(tries, 2, 0);
+  /* This process too: poll, timeout, release refused. */
+  assert_int_equal(acquire(&a, 0), MP_ETIMEDOUT);
+  int64_t t0 = tst_now_ms();
+  assert_int_equal(acquire(&a, 200), MP_ETIMEDOUT);
+  su_assert_took(t0, 200);
+  assert_int_equal(release(&a), MP_ESTATE);
+
+  atomic_store(&b->go, 1);
+  assert_int_equal(acquire(&a, TST_LONG_MS), 0);
+  assert_int_equal(release(&a), 0);
+  su_join_n(&holder, 1, 0);
+  unmake(&a);
+}
+
+static void test_lock_held_by_another_process(void **state) {
+  (void)state;
+  held_elsewhere(0);
+}
+
+static void test_rlock_held_by_another_process(void **state) {
+  (void)state;
+  held_elsewhere(1);
+}
+
+/* The owner is a thread: another thread of the same process can neither
+ * release nor take it. */
+static void owned_by_thread(int recursive) {
+  l_arg a;
+  make(&a, recursive);
+  assert_int_equal(acquire(&a, MP_INFINITE), 0);
+  tst_thread *t = tst_thread_start(thread_release, &a);
+  assert_non_null(t);
+  assert_int_equal(tst_thread_join(t), MP_ESTATE);
+  t = tst_thread_start(thread_try, &a);
+  assert_non_null(t);
+  assert_int_equal(tst_thread_join(t), MP_ETIMEDOUT);
+  assert_int_equal(release(&a), 0);
+  t = tst_thread_start(thread_try, &a);
+  assert_non_null(t);
+  assert_int_equal(tst_thread_join(t), 0);
+  /* That thread has ended holding it: the owner is gone. */
+  assert_int_equal(acquire(&a, TST_LONG_MS), MP_EOWNERDEAD);
+  assert_int_equal(release(&a), 0);
+  unmake(&a);
+}
+
+static void test_lock_owned_by_thread(void **state) {
+  (void)state;
+  owned_by_thread(0);
+}
+
+static void test_rlock_owned_by_thread(void **state) {
+  (void)state;
+  owned_by_thread(1);
+}
+
+/* Where Python stays locked forever: the holder is killed; the process
+ * blocked in acquire gets the lock with MP_EOWNERDEAD, and then the lock
+ * works as before for everyone. */
+static void holder_killed(int recursive) {
+  l_arg a;
+  make(&a, recursive);
+  board *b = board_of(&a);
+  mp_process *holder = tst_start(role_hold_forever, &a, sizeof a, NULL);
+  assert_true(su_wait_eq(&b->held, 1, TST_LONG_MS));
+  mp_process *waiter = tst_start(role_acquire_after_death, &a, sizeof a, NULL);
+  assert_true(su_wait_eq(&b->waiting, 1, TST_LONG_MS));
+  tst_sleep_ms(100); /* let it block in acquire, not just reach it */
+  assert_int_equal(acquire(&a, 0), MP_ETIMEDOUT);
+
+  assert_int_equal(mp_process_kill(holder), 0);
+  assert_int_equal(tst_join_code(holder, TST_LONG_MS), -9);
+  assert_int_equal(mp_process_free(holder), 0);
+  su_join_n(&waiter, 1, 0);
+
+  /* The death was reported once; from now on the lock is a plain lock. */
+  assert_int_equal(acquire(&a, TST_LONG_MS), 0);
+  assert_int_equal(b->counter, 0);
+  assert_int_equal(release(&a), 0);
+  mp_process *tries[2];
+  atomic_store(&b->held, 0);
+  tries[0] = tst_start(role_hold_until_go, &a, sizeof a, NULL);
+  assert_true(su_wait_eq(&b->held, 1, TST_LONG_MS));
+  tries[1] = tst_start(role_try_while_held, &a, sizeof a, NULL);
+  su_join_n(&tries[1], 1, 0);
+  atomic_store(&b->go, 1);
+  su_join_n(tries, 1, 0);
+  unmake(&a);
+}
+
+static void test_lock_holder_killed(void **state) {
+  (void)state;
+  holder_killed(0);
+}
+
+static void test_rlock_holder_killed(void **state) {
+  (void)state;
+  holder_killed(1);
+}
+
+/* Killed with no one waiting: the next acquirer, here the parent. */
+static void test_lock_holder_killed_next_acquirer(void **state) {
+  (void)state;
+  for (int recursive = 0; recursive < 2; recursive++) {
+    l_arg a;
+    make(&a, recursive);
+    board *b = board_of(&a);
+    mp_process *holder = tst_start(role_hold_forever, &a, sizeof a, NULL);
+    assert_true(su_wait_eq(&b->held, 1, TST_LONG_MS));
+    assert_int_equal(mp_process_kill(holder), 0);
+    assert_int_equal(tst_join_code(holder, TST_LONG_MS), -9);
+    assert_int_equal(mp_process_free(holder), 0);
+    assert_int_equal(acquire(&a, TST_LONG_MS), MP_EOWNERDEAD);
+    assert_int_equal(b->counter, -1);
+    if (recursive) /* held once now, not at the dead holder's depth */
+      assert_int_equal(acquire(&a, 0), 0);
+    assert_int_equal(release(&a), 0);
+    if (recursive)
+      assert_int_equal(release(&a), 0);
+    assert_int_equal(release(&a), MP_ESTATE);
+    assert_int_equal(acquire(&a, 0), 0);
+    assert_int_equal(release(&a), 0);
+    unmake(&a);
+  }
+}
+
+static void counter(int recursive) {
+  l_arg a;
+  make(&a, recursive);
+  board *b = board_of(&a);
+  mp_process *ps[PROCS];
+  su_start_n(ps, PROCS, role_count, &a, sizeof a);
+  su_join_n(ps, PROCS, 0);
+  assert_int_equal(b->counter, PROCS * ROUNDS);
+  unmake(&a);
+}
+
+static void test_lock_shared_counter(void **state) {
+  (void)state;
+  counter(0);
+}
+
+static void test_rlock_shared_counter(void **state) {
+  (void)state;
+  counter(1);
+}
+
+/* ---- bad input ---- */
+
+static void bad_lock_handle(mp_lock *l, int expected) {
+  assert_int_equal(mp_lock_acquire(l, 0), expected);
+  assert_int_equal(mp_lock_acquire(l, MP_INFINITE), expected);
+  assert_int_equal(mp_lock_release(l), expected);
+  assert_int_equal(mp_lock_free(l), expected);
+}
+
+static void bad_rlock_handle(mp_rlock *l, int expected) {
+  assert_int_equal(mp_rlock_acquire(l, 0), expected);
+  assert_int_equal(mp_rlock_release(l), expected);
+  assert_int_equal(mp_rlock_free(l), expected);
+}
+
+static void test_lock_bad_handles(void **state) {
+  (void)state;
+  assert_int_equal(mp_lock_create(NULL), MP_EINVAL);
+  assert_int_equal(mp_rlock_create(NULL), MP_EINVAL);
+  bad_lock_handle(NULL, MP_EINVAL);
+  bad_rlock_handle(NULL, MP_EINVAL);
+
+  mp_lock zero = {0, 0, 0};
+  bad_lock_handle(&zero, MP_EINVAL);
+  mp_rlock rzero = {0, 0, 0};
+  bad_rlock_handle(&rzero, MP_EINVAL);
+
+  mp_lock l;
+  assert_int_equal(mp_lock_create(&l), 0);
+  assert_int_equal(mp_lock_acquire(&l, -2), MP_EINVAL);
+  assert_int_equal(mp_lock_acquire(&l, -1000), MP_EINVAL);
+
+  mp_lock forged = l;
+  forged._id++;
+  bad_lock_handle(&forged, MP_EINVAL);
+  forged = l;
+  forged._off += 16;
+  bad_lock_handle(&forged, MP_EINVAL);
+  forged = l;
+  forged._off += 3;
+  bad_lock_handle(&forged, MP_EINVAL);
+  forged = l;
+  forged._off = (uint64_t)1 << 62;
+  bad_lock_handle(&forged, MP_EINVAL);
+  forged = l;
+  forged._arena = 0x1234;
+  bad_lock_handle(&forged, MP_EINVAL);
+  /* A well-formed handle of another family's arena. */
+  forged = l;
+  forged._arena ^= 1;
+  bad_lock_handle(&forged, MP_ENOTSUP);
+  /* A Lock handle is not an RLock handle. */
+  mp_rlock as_rlock;
+  memcpy(&as_rlock, &l, sizeof as_rlock);
+  bad_rlock_handle(&as_rlock, MP_EINVAL);
+
+  /* Freed: this copy and every other. */
+  mp_lock copy = l;
+  assert_int_equal(mp_lock_free(&l), 0);
+  assert_int_equal(l._arena | l._off | l._id, 0);
+  bad_lock_handle(&copy, MP_EINVAL);
+  /* Even once the memory is reused by a new lock. */
+  mp_lock fresh;
+  assert_int_equal(mp_lock_create(&fresh), 0);
+  bad_lock_handle(&copy, MP_EINVAL);
+  assert_int_equal(mp_lock_acquire(&fresh, 0), 0);
+  assert_int_equal(mp_lock_release(&fresh), 0);
+  assert_int_equal(mp_lock_free(&fresh), 0);
+
+  mp_rlock r;
+  assert_int_equal(mp_rlock_create(&r), 0);
+  assert_int_equal(mp_rlock_acquire(&r, -2), MP_EINVAL);
+  mp_rlock rcopy = r;
+  assert_int_equal(mp_rlock_free(&r), 0);
+  bad_rlock_handle(&rcopy, MP_EINVAL);
+}
+
+int main(int argc, char **argv) {
+  mp_main_guard(argc, argv);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_lock_basics),
+      cmocka_unit_test(test_rlock_basics),
+      cmocka_unit_test(test_lock_held_by_another_process),
+      cmocka_unit_test(test_rlock_held_by_another_process),
+      cmocka_unit_test(test_lock_owned_by_thread),
+      cmocka_unit_test(test_rlock_owned_by_thread),
+      cmocka_unit_test(test_lock_holder_killed),
+      cmocka_unit_test(test_rlock_holder_killed),
+      cmocka_unit_test(test_lock_holder_killed_next_acquirer),
+      cmocka_unit_test(test_lock_shared_counter),
+      cmocka_unit_test(test_rlock_shared_counter),
+      cmocka_unit_test(test_lock_bad_handles),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
