@@ -274,8 +274,10 @@ MP_API int mp_event_free(mp_event *e);
 
 /* ---- Condition: with its own recursive lock (Python's default) -------- *
  * wait, notify and notify_all need the lock held (MP_ESTATE otherwise).
- * wait releases it, sleeps until notified or timed out (0, MP_ETIMEDOUT)
- * and re-acquires it before returning in both cases. */
+ * wait releases it (however deep an RLock-style nesting), sleeps until
+ * notified or timed out (0, MP_ETIMEDOUT) and re-acquires it to the same
+ * depth before returning in both cases; MP_EOWNERDEAD if, while it slept,
+ * a holder of the lock died (the lock is held again all the same). */
 MP_API int mp_cond_create(mp_cond *c);
 MP_API int mp_cond_acquire(mp_cond *c, int timeout_ms);
 MP_API int mp_cond_release(mp_cond *c);

@@ -10,6 +10,55 @@
 
 #include "shared.h"
 
+static int read_start_data(int64_t chan, mp__start_data *d, void **arg) {
+  unsigned char prefix[MP__START_PREFIX_LEN];
+  int rc = mp__os_channel_read(chan, prefix, sizeof prefix);
+  if (rc < 0)
+    return rc;
+  uint64_t header_len;
+  memcpy(&header_len, prefix + 8, sizeof header_len);
+  if (header_len > (16u << 20))
+    return MP_EINVAL;
+  unsigned char *block = malloc(sizeof prefix + (size_t)header_len);
+  if (!block)
+    return MP_ENOMEM;
+  memcpy(block, prefix, sizeof prefix);
+  rc = mp__os_channel_read(chan, block + sizeof prefix, (size_t)header_len);
+  if (rc == 0)
+    rc = mp__start_data_unpack(block, sizeof prefix + (size_t)header_len, d);
+  free(block);
+  if (rc < 0)
+    return rc;
+  *arg = NULL;
+  if (d->arg_size > 0) {
+    if (d->arg_size > (uint64_t)PTRDIFF_MAX ||
+        !(*arg = malloc((size_t)d->arg_size)))
+      return MP_ENOMEM;
+    rc = mp__os_channel_read(chan, *arg, (size_t)d->arg_size);
+  }
+  return rc;
+}
+
+/* 1 and the start data plus arg block if this is a spawned child; 0 if
+ * not; a negative code if it is one but the data is unusable. */
+static int receive(mp__start_data *d, void **arg) {
+  char value[32];
+  if (mp__getenv(MP__CHILD_ENV, value, sizeof value) != 0)
+    return 0;
+  /* Our own children must not see it: if we spawn them, we set it afresh. */
+  mp__unsetenv(MP__CHILD_ENV);
+  char *end;
+  long long chan = strtoll(value, &end, 10);
+  if (*end != '\0' || end == value)
+    return MP_EINVAL;
+  int rc = mp__os_channel_prepare(chan);
+  if (rc < 0)
+    return rc;
+  rc = read_start_data(chan, d, arg);
+  mp__os_channel_close(chan);
+  return rc < 0 ? rc : 1;
+}
+
 void mp_main_guard(int argc, char **argv) {
   (void)argc;
   (void)argv;
@@ -19,7 +68,7 @@ void mp_main_guard(int argc, char **argv) {
 
   mp__start_data d;
   void *arg = NULL;
-  int rc = mp__os_child_receive(&d, &arg);
+  int rc = receive(&d, &arg);
   if (rc == 0)
     return; /* the program a user launched */
   if (rc < 0)

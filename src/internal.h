@@ -159,10 +159,11 @@ int mp__os_signal(mp_process *p, int kill); /* terminate or kill */
 void mp__os_proc_init(mp__os_proc *os);
 void mp__os_proc_release(mp__os_proc *os); /* handles of an unreaped child */
 
-/* child.c: the spawned child's side */
-/* 1 and the start data plus arg block if this is a spawned child;
- * 0 if not; a negative code if it is one but the data is unusable. */
-int mp__os_child_receive(mp__start_data *d, void **arg);
+/* child.c: the spawned child's side. The channel is the number the parent
+ * put in MP__CHILD_ENV: a descriptor or a HANDLE value. */
+int mp__os_channel_prepare(int64_t channel);
+int mp__os_channel_read(int64_t channel, void *buf, size_t len);
+void mp__os_channel_close(int64_t channel);
 /* Makes the spawned child match d: parent-death signal for daemons,
  * crash reporting, the inherited sentinel. */
 void mp__os_child_setup(const mp__start_data *d);

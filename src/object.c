@@ -40,3 +40,11 @@ int mp__obj_destroy(const void *handle, uint32_t type) {
   mp__arena_free(((const mp__handle *)handle)->off);
   return 0;
 }
+
+/* The same on every OS; only sleeping and waking differ (<os>/sync.c). */
+void mp__waitword_init(mp__waitword *w, uint64_t key, uint32_t value) {
+  atomic_store(&w->value, value);
+  atomic_store(&w->waiters, 0);
+  atomic_store(&w->woken, 0);
+  w->key = key;
+}

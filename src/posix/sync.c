@@ -10,13 +10,6 @@
 
 #include "shared.h"
 
-void mp__waitword_init(mp__waitword *w, uint64_t key, uint32_t value) {
-  atomic_store(&w->value, value);
-  atomic_store(&w->waiters, 0);
-  atomic_store(&w->woken, 0);
-  w->key = key;
-}
-
 /* FUTEX_WAIT's relative timeout runs on CLOCK_MONOTONIC. No PRIVATE flag:
  * the word is shared between processes. */
 int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
@@ -138,9 +131,18 @@ int mp__rmutex_lock(mp__rmutex *m, int timeout_ms) {
 int mp__rmutex_unlock(mp__rmutex *m) {
   if (m->owner != self_tid())
     return MP_ESTATE;
+  int32_t owner = m->owner;
+  uint32_t depth = m->depth;
   if (--m->depth == 0)
     m->owner = 0;
   int rc = pthread_mutex_unlock(&m->m);
+  /* EPERM: the owner field matched a dead holder's recycled thread id,
+   * but the kernel knows better: we never held it. */
+  if (rc == EPERM) {
+    m->owner = owner;
+    m->depth = depth;
+    return MP_ESTATE;
+  }
   return rc == 0 ? 0 : mp__os_error(rc);
 }
 

@@ -5,13 +5,6 @@
 
 HANDLE mp__win_named(uint64_t key, char kind);
 
-void mp__waitword_init(mp__waitword *w, uint64_t key, uint32_t value) {
-  atomic_store(&w->value, value);
-  atomic_store(&w->waiters, 0);
-  atomic_store(&w->woken, 0);
-  w->key = key;
-}
-
 /* The waiter counts itself before it checks the value; a waker that
  * changes the value and then sees the count posts a token the waiter will
  * find. A token left over by a waiter that timed out only causes one

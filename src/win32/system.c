@@ -4,7 +4,17 @@
 
 #include <tlhelp32.h> /* needs <windows.h> from internal.h first */
 
-uint64_t mp__now_ms(void) { return (uint64_t)GetTickCount64(); }
+/* GetTickCount64 moves in 10-16 ms steps, which would end a deadline loop
+ * up to a step early; the performance counter is monotonic and exact. */
+uint64_t mp__now_ms(void) {
+  static LARGE_INTEGER freq;
+  LARGE_INTEGER now;
+  if (freq.QuadPart == 0)
+    QueryPerformanceFrequency(&freq);
+  QueryPerformanceCounter(&now);
+  uint64_t f = (uint64_t)freq.QuadPart, c = (uint64_t)now.QuadPart;
+  return c / f * 1000u + c % f * 1000u / f;
+}
 
 void mp__sleep_ms(unsigned ms) { Sleep(ms); }
 
