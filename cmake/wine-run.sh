@@ -44,8 +44,9 @@ init_prefix() {
     if [ ! -f "$prefix/.mproc-ready" ]; then
       wineboot -i >/dev/null 2>&1 || true
       # wineboot returns before the prefix's services settle; wait for them
-      # so the first real test does not pay for it.
-      wineserver -w
+      # so the first real test does not pay for it (bounded, in case some
+      # service never ends: then just carry on).
+      timeout 120 wineserver -w || true
       [ -f "$prefix/system.reg" ] || { echo "wine-run: could not create Wine prefix $prefix" >&2; exit 1; }
       touch "$prefix/.mproc-ready"
     fi

@@ -16,7 +16,7 @@
 #   MPROC_BUILD_ROOT    where build trees go (default: build/ in the repo)
 #   MPROC_JOBS          parallel build/test jobs (default: nproc)
 #   MPROC_WINE_JOBS     parallel tests under Wine (default: MPROC_JOBS)
-#   MPROC_LEG_TIMEOUT   seconds one leg's ctest may take in all (default 1200)
+#   MPROC_LEG_TIMEOUT   seconds one leg's ctest may take in all (default 900)
 #
 # Runs unattended as root on a fresh Debian 12 (no stdin, no prompts). Every
 # leg runs even if an earlier one failed; the exit status is non-zero if any
@@ -31,7 +31,7 @@ cd "$repo" || exit 1
 build_root=${MPROC_BUILD_ROOT:-$repo/build}
 jobs=${MPROC_JOBS:-$(nproc 2>/dev/null || echo 2)}
 wine_jobs=${MPROC_WINE_JOBS:-$jobs}
-leg_timeout=${MPROC_LEG_TIMEOUT:-1200}
+leg_timeout=${MPROC_LEG_TIMEOUT:-900}
 log_dir=$build_root/logs
 all_legs=(native asan mingw shared install)
 legs=("$@")
