@@ -171,7 +171,7 @@ static int duplicate_into(HANDLE child, mp__start_data *d) {
   return 0;
 }
 
-int mp__os_spawn(mp_process *p, const mp__start_data *d0) {
+static int spawn_once(mp_process *p, const mp__start_data *d0) {
   void *block = NULL;
   size_t block_len = 0;
   mp__start_data d = *d0;
@@ -278,4 +278,18 @@ int mp__os_signal(mp_process *p, int kill_it) {
   if (WaitForSingleObject(p->os.process, 0) == WAIT_OBJECT_0)
     return 0;
   return mp__os_error((int)err);
+}
+
+/* Wine under load has been seen to fail a start with ERROR_INTERNAL_ERROR
+ * once in hundreds, and to succeed when asked again; nothing was started
+ * when it says so, so asking again is safe. */
+int mp__os_spawn(mp_process *p, const mp__start_data *d) {
+  int rc = spawn_once(p, d);
+  for (int attempt = 1; rc == MP_ESYS && attempt < 4 &&
+                        mp_last_os_error() == ERROR_INTERNAL_ERROR;
+       attempt++) {
+    Sleep(10u * attempt);
+    rc = spawn_once(p, d);
+  }
+  return rc;
 }
