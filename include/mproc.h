@@ -345,10 +345,10 @@ MP_API int mp_queue_join(mp_queue *q, int timeout_ms);
  *
  * Python's Pipe(): mp_pipe_create makes two connected ends. An end is a
  * plain value handle of three words, copied byte for byte into argument
- * blocks and structs like the shared objects above, but it names a real
- * OS pipe (Linux: a Unix socket pair; Windows: a named pipe with a unique
- * name), so the kernel itself tells a reader that every copy of the other
- * end is closed, also when the process holding it was killed.
+ * blocks and structs like the shared objects above, but it names real
+ * OS pipes (Linux: a pipe per direction; Windows: a named pipe with a
+ * unique name), so the kernel itself tells a reader that every copy of the
+ * other end is closed, also when the process holding it was killed.
  *
  * Copies: the ends work in the creating process and in every process it
  * starts afterwards, by fork or by spawn; each child holds its own copy of
@@ -384,7 +384,10 @@ MP_API int mp_pipe_create(mp_conn *a, mp_conn *b, int duplex);
 
 /* Sends len bytes (data may be NULL when len is 0). Blocks until the OS
  * pipe has taken them all; no timeout, as in Python. MP_EEOF: the other
- * end is closed everywhere (Python's BrokenPipeError); never SIGPIPE. */
+ * end is closed everywhere (Python's BrokenPipeError); never SIGPIPE.
+ * POSIX: for the duration of the write SIGPIPE is blocked in the calling
+ * thread, and the one the write raises is discarded; its disposition is
+ * never changed, and a SIGPIPE the thread already had pending stays. */
 MP_API int mp_conn_send(mp_conn *c, const void *data, size_t len);
 
 /* Receives the next message into buf (NULL allowed when cap is 0) and sets

@@ -104,7 +104,7 @@ static void conn_free(mp__conn *c) {
   free(c);
 }
 
-static mp__conn *conn_new(uint64_t id, uint32_t flags, int64_t h) {
+static mp__conn *conn_new(uint64_t id, uint32_t flags, const mp__conn_os *os) {
   mp__conn *c = calloc(1, sizeof *c);
   if (!c)
     return NULL;
@@ -114,8 +114,38 @@ static mp__conn *conn_new(uint64_t id, uint32_t flags, int64_t h) {
   c->refs = 1;
   c->rd = fresh;
   c->wr = fresh;
-  c->os.h = h;
+  if (os) {
+    c->os = *os;
+  } else {
+    c->os.rd = MP__CONN_NONE;
+    c->os.wr = MP__CONN_NONE;
+  }
   return c;
+}
+
+/* The inherit-table entries of an end: one per distinct OS handle, with
+ * the directions it serves. Returns how many (1 or 2). */
+static int inherit_parts(const mp__conn *c, int64_t h[2], uint32_t flags[2]) {
+  int n = 0;
+  if (c->os.rd != MP__CONN_NONE) {
+    h[n] = c->os.rd;
+    flags[n++] = c->flags | (MP__CONN_READ << MP__CONN_ROLE_SHIFT);
+  }
+  if (c->os.wr != MP__CONN_NONE) {
+    if (n == 1 && c->os.wr == c->os.rd) {
+      flags[0] |= MP__CONN_WRITE << MP__CONN_ROLE_SHIFT;
+    } else {
+      h[n] = c->os.wr;
+      flags[n++] = c->flags | (MP__CONN_WRITE << MP__CONN_ROLE_SHIFT);
+    }
+  }
+  return n;
+}
+
+/* Every entry of an end shares its id: each removal takes one. */
+static void inherit_drop(uint64_t id, int n) {
+  while (n-- > 0)
+    mp__inherit_remove(id);
 }
 
 static int add(mp__conn *c) {
@@ -126,11 +156,18 @@ static int add(mp__conn *c) {
   }
   int rc = insert(c);
   mp__conn_table_unlock();
-  if (rc == 0 && (rc = mp__inherit_add(MP__INHERIT_CONN, c->flags, c->id,
-                                       c->os.h)) < 0) {
+  int64_t h[2];
+  uint32_t flags[2];
+  int n = inherit_parts(c, h, flags), done = 0;
+  while (rc == 0 && done < n &&
+         (rc = mp__inherit_add(MP__INHERIT_CONN, flags[done], c->id, h[done])) == 0)
+    done++;
+  if (rc < 0 && done < n) {
+    inherit_drop(c->id, done);
     mp__conn_table_lock();
     slot *s = find(c->id);
-    s->c = &closed_mark;
+    if (s)
+      s->c = &closed_mark;
     mp__conn_table_unlock();
   }
   return rc;
@@ -156,6 +193,11 @@ int mp__conn_get(const mp_conn *h, uint32_t need, mp__conn **out) {
   else if (s->c->flags != flags)
     rc = MP_EINVAL;
   else if ((need & flags) != need)
+    rc = MP_ENOTSUP;
+  /* A spawn that copied the inherit table between the two entries of a
+   * duplex end gave its child only half of it. */
+  else if (((need & MP__CONN_READ) && s->c->os.rd == MP__CONN_NONE) ||
+           ((need & MP__CONN_WRITE) && s->c->os.wr == MP__CONN_NONE))
     rc = MP_ENOTSUP;
   else {
     s->c->refs++;
@@ -185,13 +227,13 @@ static uint64_t new_id(void) {
 static void make_handle(mp_conn *h, const mp__conn *c) {
   h->_a = HANDLE_MAGIC | c->flags;
   h->_b = c->id;
-  h->_c = (uint64_t)c->os.h;
+  h->_c = (uint64_t)(c->os.rd != MP__CONN_NONE ? c->os.rd : c->os.wr);
 }
 
-static void close_raw(int64_t h) {
+static void close_raw(const mp__conn_os *os) {
   mp__conn tmp;
   memset(&tmp, 0, sizeof tmp);
-  tmp.os.h = h;
+  tmp.os = *os;
   mp__os_conn_close(&tmp);
 }
 
@@ -200,18 +242,20 @@ int mp_pipe_create(mp_conn *a, mp_conn *b, int duplex) {
     return MP_EINVAL;
   memset(a, 0, sizeof *a);
   memset(b, 0, sizeof *b);
-  int64_t ha, hb;
-  int rc = mp__os_conn_pair(duplex, &ha, &hb);
+  mp__conn_os oa, ob;
+  memset(&oa, 0, sizeof oa);
+  memset(&ob, 0, sizeof ob);
+  int rc = mp__os_conn_pair(duplex, &oa, &ob);
   if (rc < 0)
     return rc;
   uint32_t both = MP__CONN_READ | MP__CONN_WRITE;
-  mp__conn *ca = conn_new(new_id(), duplex ? both : MP__CONN_READ, ha);
-  mp__conn *cb = conn_new(new_id(), duplex ? both : MP__CONN_WRITE, hb);
+  mp__conn *ca = conn_new(new_id(), duplex ? both : MP__CONN_READ, &oa);
+  mp__conn *cb = conn_new(new_id(), duplex ? both : MP__CONN_WRITE, &ob);
   if (!ca || !cb) {
     free(ca);
     free(cb);
-    close_raw(ha);
-    close_raw(hb);
+    close_raw(&oa);
+    close_raw(&ob);
     return MP_ENOMEM;
   }
   if ((rc = add(ca)) < 0) {
@@ -230,20 +274,49 @@ int mp_pipe_create(mp_conn *a, mp_conn *b, int duplex) {
   return 0;
 }
 
+/* One entry of an end: the first creates the end, a second (the other
+ * direction's pipe on POSIX) completes it. */
 int mp__conn_adopt(const mp__inherit_entry *e) {
-  mp__conn *c = conn_new(e->id, e->flags, e->handle);
-  if (!c)
-    return MP_ENOMEM;
-  mp__os_conn_adopt(c);
+  const uint32_t both = MP__CONN_READ | MP__CONN_WRITE;
+  uint32_t flags = e->flags & both;
+  uint32_t role = (e->flags >> MP__CONN_ROLE_SHIFT) & both;
+  mp__conn_os os;
+  memset(&os, 0, sizeof os);
+  os.rd = e->handle;
+  os.wr = MP__CONN_NONE;
+  mp__os_conn_adopt(e->handle);
+  int rc = 0;
+  if (flags == 0 || role == 0 || (role & ~flags) != 0)
+    rc = MP_EINVAL;
   mp__conn_table_lock();
   if (!os_ready) {
     os_ready = 1;
     mp__os_conn_init();
   }
-  int rc = insert(c);
+  mp__conn *c = NULL;
+  if (rc == 0) {
+    slot *s = find(e->id);
+    c = s ? s->c : NULL;
+    if (!c) {
+      if (!(c = conn_new(e->id, flags, NULL)))
+        rc = MP_ENOMEM;
+      else if ((rc = insert(c)) < 0)
+        free(c);
+    } else if (c == &closed_mark || c->flags != flags ||
+               ((role & MP__CONN_READ) && c->os.rd != MP__CONN_NONE) ||
+               ((role & MP__CONN_WRITE) && c->os.wr != MP__CONN_NONE)) {
+      rc = MP_EINVAL;
+    }
+  }
+  if (rc == 0) {
+    if (role & MP__CONN_READ)
+      c->os.rd = e->handle;
+    if (role & MP__CONN_WRITE)
+      c->os.wr = e->handle;
+  }
   mp__conn_table_unlock();
   if (rc < 0)
-    conn_free(c);
+    close_raw(&os);
   return rc;
 }
 
@@ -261,7 +334,9 @@ int mp_conn_close(mp_conn *h) {
   mp__conn_table_unlock();
   if (rc != 1)
     return rc;
-  mp__inherit_remove(c->id);
+  int64_t hs[2];
+  uint32_t parts[2];
+  inherit_drop(c->id, inherit_parts(c, hs, parts));
   /* An operation still in progress in another thread keeps the OS
    * handle until it ends; the last reference closes it. */
   mp__conn_put(c);

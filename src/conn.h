@@ -5,10 +5,20 @@
  *   <os>/conn.c    the OS pipe: create, read, write, close
  *   <os>/wait.c    sleeping on many ends and process sentinels at once
  *
- * A handle is {magic | direction flags, end id, OS handle value in the
+ * A handle is {magic | direction flags, end id, an OS handle value in the
  * creating process}. The id, unique in the family, is the key of the
- * table every process keeps of the ends it holds; the OS handle used is
- * always the table's, which differs from the handle's on Windows. */
+ * table every process keeps of the ends it holds; the OS handles used are
+ * always the table's, which differ from the handle's on Windows and in
+ * spawned children.
+ *
+ * An end has up to two OS handles, one per direction: POSIX pipes are
+ * one-way, so a duplex end holds the read end of one pipe and the write
+ * end of another, while a Windows named pipe is duplex itself and serves
+ * both directions with one handle. Each distinct handle is an entry of
+ * the inherit table (shared.h); the entry's flags carry the end's
+ * direction flags and, shifted by MP__CONN_ROLE_SHIFT, the directions
+ * that handle serves, so that a spawned child rebuilds the end from its
+ * entries in any order. */
 #ifndef MPROC_CONN_H
 #define MPROC_CONN_H
 
@@ -19,10 +29,20 @@
 
 #define MP__CONN_READ 1u
 #define MP__CONN_WRITE 2u
+#define MP__CONN_ROLE_SHIFT 8
 
-/* The OS side of an end. */
+/* What an unused handle slot holds. */
+#ifdef _WIN32
+#define MP__CONN_NONE 0
+#else
+#define MP__CONN_NONE (-1)
+#endif
+
+/* The OS side of an end: the handle it reads from and the one it writes
+ * to (MP__CONN_NONE for a direction it lacks; the same value twice on
+ * Windows duplex). */
 typedef struct mp__conn_os {
-  int64_t h;        /* fd or HANDLE in this process */
+  int64_t rd, wr;   /* fd or HANDLE in this process */
   int64_t rd_event; /* Windows: manual-reset events for overlapped I/O, */
   int64_t wr_event; /* created on first use; unused on POSIX */
 } mp__conn_os;
@@ -52,8 +72,9 @@ int mp__conn_reserve(mp__conn *c, size_t room);
 
 /* ---- Backend: <os>/conn.c ---- */
 /* A connected pair: a receives (and sends if duplex), b sends (and
- * receives if duplex). Not inheritable by anything we exec or create. */
-int mp__os_conn_pair(int duplex, int64_t *a, int64_t *b);
+ * receives if duplex); every slot filled (or MP__CONN_NONE), events 0.
+ * Not inheritable by anything we exec or create. */
+int mp__os_conn_pair(int duplex, mp__conn_os *a, mp__conn_os *b);
 /* At least one byte into dst: 0 and *got; MP_EEOF; MP_ETIMEDOUT (with
  * nothing consumed); MP_ESYS. timeout_ms: MP_INFINITE, 0 or more. */
 int mp__os_conn_read(mp__conn *c, void *dst, size_t cap, int timeout_ms,
@@ -62,8 +83,9 @@ int mp__os_conn_read(mp__conn *c, void *dst, size_t cap, int timeout_ms,
  * other end is closed everywhere. */
 int mp__os_conn_write(mp__conn *c, const void *hdr, size_t hlen,
                       const void *data, size_t len);
-/* An end inherited by a spawned child: make it private again. */
-void mp__os_conn_adopt(mp__conn *c);
+/* A handle inherited by a spawned child: make it private again. */
+void mp__os_conn_adopt(int64_t h);
+/* Closes every handle of c->os (each distinct one once). */
 void mp__os_conn_close(mp__conn *c);
 /* Called once before the first end exists (POSIX: fork handlers). */
 void mp__os_conn_init(void);

@@ -3,8 +3,16 @@
  * and what mproc adds: ends passed to children in argument blocks under
  * the leg's start method, EOF when a child exits or is killed mid-send,
  * timeouts that keep what arrived, and every bad input. */
+#if !defined(_WIN32) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
 #include "support/test_support.h"
 
+#ifndef _WIN32
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +327,102 @@ static void test_bad_input(void **state) {
   mp_conn_close(&b);
 }
 
+#ifndef _WIN32
+/* POSIX pipes raise SIGPIPE on a write nobody will read. A send there is
+ * MP_EEOF whatever the program does with SIGPIPE, and leaves its signal
+ * state as it was: disposition, this thread's mask, and a SIGPIPE it had
+ * pending already (which must not be taken for the send's own). */
+static volatile sig_atomic_t sigpipes;
+static void on_sigpipe(int sig) {
+  (void)sig;
+  sigpipes++;
+}
+
+static int sigpipe_blocked(void) {
+  sigset_t cur;
+  pthread_sigmask(SIG_BLOCK, NULL, &cur);
+  return sigismember(&cur, SIGPIPE);
+}
+
+static int sigpipe_pending(void) {
+  sigset_t p;
+  sigpending(&p);
+  return sigismember(&p, SIGPIPE);
+}
+
+static void send_to_gone_reader(mp_conn *a) {
+  assert_int_equal(mp_conn_send(a, "x", 1), MP_EEOF);
+  /* Beyond PIPE_BUF, and with a payload: the multi-write path too. */
+  unsigned char *big = make(100000, 9);
+  assert_non_null(big);
+  assert_int_equal(mp_conn_send(a, big, 100000), MP_EEOF);
+  free(big);
+}
+
+static void test_sigpipe_state_untouched(void **state) {
+  (void)state;
+  struct sigaction saved, sa, now;
+  sigaction(SIGPIPE, NULL, &saved);
+  sigset_t pipe_set, saved_mask;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_UNBLOCK, &pipe_set, &saved_mask);
+  mp_conn a, b;
+  assert_int_equal(mp_pipe_create(&a, &b, 1), 0);
+  assert_int_equal(mp_conn_close(&b), 0);
+
+  /* Default action (death): survived; nothing left pending or blocked. */
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigaction(SIGPIPE, &sa, NULL);
+  send_to_gone_reader(&a);
+  assert_false(sigpipe_blocked());
+  assert_false(sigpipe_pending());
+  sigaction(SIGPIPE, NULL, &now);
+  assert_true(now.sa_handler == SIG_DFL);
+
+  /* The program's handler: not called for our write, still installed. */
+  sa.sa_handler = on_sigpipe;
+  sigaction(SIGPIPE, &sa, NULL);
+  sigpipes = 0;
+  send_to_gone_reader(&a);
+  assert_int_equal(sigpipes, 0);
+  sigaction(SIGPIPE, NULL, &now);
+  assert_true(now.sa_handler == on_sigpipe);
+
+  /* Ignored: still MP_EEOF. */
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, NULL);
+  send_to_gone_reader(&a);
+  sigaction(SIGPIPE, NULL, &now);
+  assert_true(now.sa_handler == SIG_IGN);
+
+  /* Blocked by the program: stays blocked, and the send's own SIGPIPE
+   * does not stay behind. */
+  sa.sa_handler = on_sigpipe;
+  sigaction(SIGPIPE, &sa, NULL);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+  send_to_gone_reader(&a);
+  assert_true(sigpipe_blocked());
+  assert_false(sigpipe_pending());
+
+  /* Blocked with one of the program's pending: still pending after. */
+  assert_int_equal(pthread_kill(pthread_self(), SIGPIPE), 0);
+  assert_true(sigpipe_pending());
+  send_to_gone_reader(&a);
+  assert_true(sigpipe_blocked());
+  assert_true(sigpipe_pending());
+  struct timespec zero = {0, 0};
+  assert_int_equal(sigtimedwait(&pipe_set, NULL, &zero), SIGPIPE);
+  assert_false(sigpipe_pending());
+  assert_int_equal(sigpipes, 0);
+
+  pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
+  sigaction(SIGPIPE, &saved, NULL);
+  assert_int_equal(mp_conn_close(&a), 0);
+}
+#endif
+
 /* ---- with children ---- */
 
 static void test_echo_child_many_sizes(void **state) {
@@ -486,6 +590,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_eof_after_close),
       cmocka_unit_test(test_recv_timeout),
       cmocka_unit_test(test_bad_input),
+#ifndef _WIN32
+      cmocka_unit_test(test_sigpipe_state_untouched),
+#endif
       cmocka_unit_test(test_echo_child_many_sizes),
       cmocka_unit_test(test_child_exit_gives_eof),
       cmocka_unit_test(test_64mib_both_ways),

@@ -13,7 +13,7 @@ static int slot_fd(mp__wait_slot *s) {
     mp__mutex_lock(&s->conn->rd);
     int ready = mp__conn_buffered_ready(s->conn);
     mp__mutex_unlock(&s->conn->rd);
-    return ready ? -1 : (int)s->conn->os.h;
+    return ready ? -1 : (int)s->conn->os.rd;
   }
   if (mp__wait_proc_done(s->proc) || s->proc->os.sentinel < 0)
     return -1;

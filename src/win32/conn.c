@@ -77,7 +77,8 @@ static int connect_server(HANDLE server) {
   return rc;
 }
 
-int mp__os_conn_pair(int duplex, int64_t *a, int64_t *b) {
+/* One handle per end serves both directions of a duplex pipe. */
+int mp__os_conn_pair(int duplex, mp__conn_os *a, mp__conn_os *b) {
   HANDLE h[2] = {NULL, NULL};
   int rc = create_server(duplex, h);
   if (rc == 0 && (rc = connect_server(h[0])) < 0) {
@@ -86,8 +87,11 @@ int mp__os_conn_pair(int duplex, int64_t *a, int64_t *b) {
   }
   if (rc < 0)
     return rc;
-  *a = (int64_t)(intptr_t)h[0];
-  *b = (int64_t)(intptr_t)h[1];
+  int64_t ha = (int64_t)(intptr_t)h[0], hb = (int64_t)(intptr_t)h[1];
+  a->rd = ha;
+  a->wr = duplex ? ha : MP__CONN_NONE;
+  b->rd = duplex ? hb : MP__CONN_NONE;
+  b->wr = hb;
   return 0;
 }
 
@@ -111,7 +115,7 @@ int mp__win_conn_start(mp__conn *c, void *dst, DWORD cap, OVERLAPPED *ov) {
   ov->hEvent = event_of(&c->os.rd_event);
   if (!ov->hEvent)
     return mp__os_error((int)GetLastError());
-  if (ReadFile((HANDLE)(intptr_t)c->os.h, dst, cap, NULL, ov))
+  if (ReadFile((HANDLE)(intptr_t)c->os.rd, dst, cap, NULL, ov))
     return 0;
   DWORD err = GetLastError();
   return err == ERROR_IO_PENDING ? 0 : io_error(err);
@@ -120,7 +124,7 @@ int mp__win_conn_start(mp__conn *c, void *dst, DWORD cap, OVERLAPPED *ov) {
 /* Cancels the read if still pending and reports what it got: 0 and *got
  * (0 bytes: cancelled in time), MP_EEOF, MP_ESYS. */
 int mp__win_conn_finish(mp__conn *c, OVERLAPPED *ov, size_t *got) {
-  HANDLE h = (HANDLE)(intptr_t)c->os.h;
+  HANDLE h = (HANDLE)(intptr_t)c->os.rd;
   DWORD n = 0;
   *got = 0;
   if (WaitForSingleObject(ov->hEvent, 0) != WAIT_OBJECT_0)
@@ -135,7 +139,7 @@ int mp__win_conn_finish(mp__conn *c, OVERLAPPED *ov, size_t *got) {
 
 int mp__os_conn_read(mp__conn *c, void *dst, size_t cap, int timeout_ms,
                      size_t *got) {
-  HANDLE h = (HANDLE)(intptr_t)c->os.h;
+  HANDLE h = (HANDLE)(intptr_t)c->os.rd;
   DWORD want = cap > CHUNK_MAX ? CHUNK_MAX : (DWORD)cap;
   uint64_t deadline = mp__now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
   for (;;) {
@@ -168,7 +172,7 @@ int mp__os_conn_read(mp__conn *c, void *dst, size_t cap, int timeout_ms,
 }
 
 static int write_chunk(mp__conn *c, const void *data, DWORD len) {
-  HANDLE h = (HANDLE)(intptr_t)c->os.h;
+  HANDLE h = (HANDLE)(intptr_t)c->os.wr;
   OVERLAPPED ov;
   memset(&ov, 0, sizeof ov);
   ov.hEvent = event_of(&c->os.wr_event);
@@ -210,11 +214,13 @@ int mp__os_conn_write(mp__conn *c, const void *hdr, size_t hlen,
 }
 
 /* Our copy, made by DuplicateHandle in the parent, is not inheritable. */
-void mp__os_conn_adopt(mp__conn *c) { (void)c; }
+void mp__os_conn_adopt(int64_t h) { (void)h; }
 
 void mp__os_conn_close(mp__conn *c) {
-  int64_t *hs[3] = {&c->os.h, &c->os.rd_event, &c->os.wr_event};
-  for (int i = 0; i < 3; i++) {
+  if (c->os.wr == c->os.rd)
+    c->os.wr = MP__CONN_NONE;
+  int64_t *hs[4] = {&c->os.rd, &c->os.wr, &c->os.rd_event, &c->os.wr_event};
+  for (int i = 0; i < 4; i++) {
     if (*hs[i])
       CloseHandle((HANDLE)(intptr_t)*hs[i]);
     *hs[i] = 0;
