@@ -133,6 +133,20 @@ def merge(best, fields):
             best.setdefault(k, v)
 
 
+# A ping-pong round trip costs ~5 us when both processes share a CPU and
+# 25-35 us when the scheduler puts them apart, at random per run on a small
+# VM, which drowns any difference between implementations. Pinned to one
+# CPU, every contestant (mproc, the raw pipe, Python) pays the same
+# context switches and the ratios repeat to +-0.01.
+PINNED = {"pipe64"}
+
+
+def pin(name, cmd):
+    if name in PINNED and shutil.which("taskset"):
+        return ["taskset", "-c", "0"] + cmd
+    return cmd
+
+
 def run_all(bin_dir, ops, reps, env):
     results = {}
     for name, prog, twin in ops:
@@ -144,7 +158,7 @@ def run_all(bin_dir, ops, reps, env):
         have_py = True
         for rep in range(reps):
             if have_c:
-                f, why = run_one([exe], env)
+                f, why = run_one(pin(name, [exe]), env)
                 if f:
                     merge(c_best, f)
                 else:
@@ -152,7 +166,7 @@ def run_all(bin_dir, ops, reps, env):
                     have_c = not why.startswith("timed out")
                 log("%-9s rep %d  mproc : %s" % (name, rep + 1, fmt_fields(f) if f else why))
             if have_py:
-                f, why = run_one([sys.executable, os.path.join(HERE, "py", twin)], env)
+                f, why = run_one(pin(name, [sys.executable, os.path.join(HERE, "py", twin)]), env)
                 if f:
                     merge(py_best, f)
                 else:
