@@ -23,6 +23,7 @@
 #define ARENA_WANTED (64ull << 30)
 
 mp__arena_hdr *mp__arena;
+uint64_t mp__arena_id;
 _Atomic uint64_t mp__arena_usable;
 
 typedef struct block_hdr {
@@ -58,6 +59,7 @@ int mp__arena_ensure(void) {
       a->next_key = 1;
       rc = mp__rmutex_init(&a->lock, 0, 0);
       a->magic = ARENA_MAGIC;
+      mp__arena_id = a->id;
       if (rc == 0)
         rc = mp__inherit_add(MP__INHERIT_ARENA, 0, a->id,
                              mp__os_arena_handle());
@@ -80,7 +82,11 @@ static unsigned class_of(size_t size) {
 
 void *mp__arena_ptr_slow(uint64_t off, size_t len) {
   mp__arena_hdr *a = mp__arena;
-  if (!a || off < ARENA_HEADER_BYTES || off > a->size || len > a->size - off)
+  /* Past what was ever handed out is nothing a valid handle points at;
+   * refusing it here keeps a forged offset from committing (Windows)
+   * gigabytes of the reservation. */
+  if (!a || off < ARENA_HEADER_BYTES || off > atomic_load(&a->brk) ||
+      len > atomic_load(&a->brk) - off)
     return NULL;
   if (mp__os_arena_commit(off + len) != 0)
     return NULL;

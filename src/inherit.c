@@ -56,10 +56,13 @@ int mp__inherit_snapshot(mp__inherit_entry **out, size_t *n) {
 int mp__inherit_adopt(const mp__inherit_entry *e, size_t n) {
   for (size_t i = 0; i < n; i++) {
     int rc = 0;
-    if (e[i].kind == MP__INHERIT_ARENA)
+    if (e[i].kind == MP__INHERIT_ARENA) {
       rc = mp__os_arena_attach(e[i].handle);
-    else if (e[i].kind == MP__INHERIT_CONN)
+      if (rc == 0)
+        mp__arena_id = mp__arena->id;
+    } else if (e[i].kind == MP__INHERIT_CONN) {
       rc = mp__conn_adopt(&e[i]);
+    }
     if (rc == 0)
       rc = mp__inherit_add(e[i].kind, e[i].flags, e[i].id, e[i].handle);
     if (rc < 0)
