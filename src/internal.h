@@ -116,6 +116,8 @@ void mp__child_run_and_exit(mp_target target, void *arg);
 
 /* ---- start_method.c ---- */
 mp_start_method mp__effective_method(mp_start_method requested);
+/* 0, MP_EINVAL outside the enum, MP_ENOTSUP for fork where there is none. */
+int mp__check_method(mp_start_method method);
 
 /* ---- spawn_data.c ---- */
 /* Packs d (without the arg bytes, which follow it on the wire). */

@@ -98,15 +98,11 @@ int mp_process_create(mp_process **out, mp_target target, const void *arg,
   mp_process_options o = {NULL, 0, MP_START_DEFAULT};
   if (opts)
     o = *opts;
-  if (o.method != MP_START_DEFAULT && o.method != MP_START_FORK &&
-      o.method != MP_START_SPAWN)
-    return MP_EINVAL;
   if (o.name && (o.name[0] == '\0' || strlen(o.name) > MP__NAME_MAX))
     return MP_EINVAL;
-#ifdef _WIN32
-  if (o.method == MP_START_FORK)
-    return MP_ENOTSUP;
-#endif
+  int rc = mp__check_method(o.method);
+  if (rc < 0)
+    return rc;
 
   mp_process *p = calloc(1, sizeof *p);
   if (!p)

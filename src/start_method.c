@@ -36,20 +36,24 @@ static mp_start_method env_method(void) {
   return MP__PLATFORM_DEFAULT;
 }
 
-int mp_set_start_method(mp_start_method method) {
+int mp__check_method(mp_start_method method) {
   switch (method) {
   case MP_START_DEFAULT:
   case MP_START_SPAWN:
-    chosen = method;
     return 0;
   case MP_START_FORK:
-    if (MP__PLATFORM_DEFAULT != MP_START_FORK)
-      return MP_ENOTSUP;
-    chosen = method;
-    return 0;
+    /* Fork is the default exactly where the OS has it. */
+    return MP__PLATFORM_DEFAULT == MP_START_FORK ? 0 : MP_ENOTSUP;
   default:
     return MP_EINVAL;
   }
+}
+
+int mp_set_start_method(mp_start_method method) {
+  int rc = mp__check_method(method);
+  if (rc == 0)
+    chosen = method;
+  return rc;
 }
 
 mp_start_method mp_get_start_method(void) {
