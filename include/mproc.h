@@ -241,7 +241,11 @@ typedef struct mp_queue { uint64_t _arena, _off, _id; } mp_queue;
  * holding it: the data it guards may be half-updated); MP_ESTATE if the
  * calling thread already holds it (Python would deadlock).
  * release: MP_ESTATE unless the calling thread holds it. Unlike Python,
- * a Lock has an owner: that is what lets a dead holder be detected. */
+ * a Lock has an owner: that is what lets a dead holder be detected. A
+ * thread that exits holding it counts as dead too. A forked child is not
+ * the holder of a Lock its parent holds.
+ * Linux: MP_ENOMEM from acquire if 16383 threads of the family already
+ * hold lock ownership slots (see docs/design.md). */
 MP_API int mp_lock_create(mp_lock *l);
 MP_API int mp_lock_acquire(mp_lock *l, int timeout_ms);
 MP_API int mp_lock_release(mp_lock *l);

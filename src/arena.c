@@ -22,6 +22,9 @@
  * backend tries smaller sizes where address space is limited. */
 #define ARENA_WANTED (64ull << 30)
 
+_Static_assert(sizeof(mp__arena_hdr) <= MP__OS_ARENA_AT,
+               "the header ends before the backend's own space");
+
 mp__arena_hdr *mp__arena;
 uint64_t mp__arena_id;
 _Atomic uint64_t mp__arena_usable;

@@ -118,41 +118,16 @@ typedef struct queue_obj {
 
 /* ---- Small helpers ---- */
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
-/* Spinning stays in user space: on Linux the mutex is a word in shared
- * memory, so a holder that leaves within microseconds costs no sleep.
- * On Windows every try is a kernel call, so there it only blocks. */
-#ifdef _WIN32
-#define LOCK_SPIN 0
-#else
-#define LOCK_SPIN 200
-#endif
 /* Pause rounds before a wait sleeps: about 100 us at 25 ns a pause. Long
  * enough to bridge the other side's next message, short enough not to
- * burn a time slice when the other side is not even running. */
+ * burn a time slice when the other side is not even running. (Taking the
+ * side locks spins in mp__rmutex_lock where that pays: POSIX.) */
 #define WAIT_SPIN 4000
-
-static int lock_spin(mp__rmutex *m, int timeout_ms) {
-  for (int i = 0; i < LOCK_SPIN; i++) {
-    int rc = mp__rmutex_lock(m, 0);
-    if (rc != MP_ETIMEDOUT)
-      return rc;
-    cpu_relax();
-  }
-  return mp__rmutex_lock(m, timeout_ms);
-}
 
 /* A robust lock whose dead holder left the state consistent (every store
  * above keeps it so): MP_EOWNERDEAD means "locked". *dead says so. */
 static int lock_side(mp__rmutex *m, int timeout_ms, int *dead) {
-  int rc = lock_spin(m, timeout_ms);
+  int rc = mp__rmutex_lock(m, timeout_ms);
   *dead = rc == MP_EOWNERDEAD;
   return rc == MP_EOWNERDEAD ? 0 : rc;
 }
@@ -355,7 +330,7 @@ static void spin_for_space(queue_obj *q, uint64_t gets_seen) {
   for (int i = 0; i < WAIT_SPIN; i++) {
     if (atomic_load_explicit(&q->gets, memory_order_relaxed) != gets_seen)
       return;
-    cpu_relax();
+    mp__cpu_relax();
   }
 }
 
@@ -462,7 +437,7 @@ static void spin_for_item(queue_obj *q) {
     if (atomic_load_explicit(&q->head, memory_order_relaxed) !=
         atomic_load_explicit(&q->tail, memory_order_relaxed))
       return;
-    cpu_relax();
+    mp__cpu_relax();
   }
 }
 

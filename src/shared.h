@@ -40,7 +40,8 @@ void mp__os_forget_key(uint64_t key);
 
 /* ---- Robust mutex in shared memory ---- *
  * Owned by a thread. If the owner dies holding it, the next lock returns
- * MP_EOWNERDEAD with the mutex held. POSIX: a robust pthread mutex.
+ * MP_EOWNERDEAD with the mutex held. POSIX: a futex word holding the
+ * owner's token, whose death is asked of the kernel (posix/owner.c).
  * Windows: a named kernel mutex (abandonment is what the kernel reports). */
 typedef struct mp__rmutex {
   MP__RMUTEX_OS_FIELDS
@@ -48,12 +49,21 @@ typedef struct mp__rmutex {
 
 int mp__rmutex_init(mp__rmutex *m, uint64_t key, int recursive);
 /* 0, MP_ETIMEDOUT, MP_EOWNERDEAD, MP_ESTATE (non-recursive, already held
- * by the calling thread). */
+ * by the calling thread), MP_ENOMEM (POSIX: no owner slot left). */
 int mp__rmutex_lock(mp__rmutex *m, int timeout_ms);
 int mp__rmutex_unlock(mp__rmutex *m); /* MP_ESTATE if not the owner */
 /* 1 if the calling thread holds it. */
 int mp__rmutex_held(mp__rmutex *m);
 void mp__rmutex_destroy(mp__rmutex *m);
+
+/* One pause in a spin-wait: lets the other hyperthread run. */
+static inline void mp__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
 
 /* ---- The arena ---- */
 #define MP__ARENA_TAG 0x4d50000000000000ull /* top bits of every arena id */
@@ -85,7 +95,8 @@ void mp__arena_free(uint64_t off);
  * OS: the whole arena on Linux, the committed part of its view on Windows.
  * Only grows. */
 extern _Atomic uint64_t mp__arena_usable;
-#define MP__ARENA_HEADER_BYTES 65536u
+/* The header, then space a backend keeps for itself; blocks come after. */
+#define MP__ARENA_HEADER_BYTES (MP__OS_ARENA_AT + MP__OS_ARENA_BYTES)
 
 /* The address of [off, off+len) in this process, committing on Windows;
  * NULL if out of range. Inline: every operation on every object starts

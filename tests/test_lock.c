@@ -113,6 +113,24 @@ static int role_count(void *arg) {
 static int thread_release(void *arg) { return release(arg); }
 static int thread_try(void *arg) { return acquire(arg, 0); }
 
+/* Comes and goes, using the lock as it should. */
+static int thread_use(void *arg) {
+  int rc = acquire(arg, TST_LONG_MS);
+  return rc < 0 ? rc : release(arg);
+}
+
+/* The counter from threads of several processes at once. */
+static int thread_count(void *arg) { return role_count(arg); }
+
+static int role_count_in_threads(void *arg) {
+  tst_thread *t[3];
+  for (int i = 0; i < 3; i++)
+    SU_CHECK((t[i] = tst_thread_start(thread_count, arg)) != NULL);
+  for (int i = 0; i < 3; i++)
+    SU_CHECK(tst_thread_join(t[i]) == 0);
+  return 0;
+}
+
 /* ---- fixtures ---- */
 
 static void make(l_arg *a, int recursive) {
@@ -229,6 +247,81 @@ static void test_rlock_owned_by_thread(void **state) {
   owned_by_thread(1);
 }
 
+/* Started while this process holds the lock: a forked child is a copy of
+ * this process but not the holder, so it can neither release nor take it,
+ * and the holder's later release works. */
+static void held_by_parent(int recursive) {
+  l_arg a;
+  make(&a, recursive);
+  assert_int_equal(acquire(&a, MP_INFINITE), 0);
+  mp_process *child = tst_start(role_try_while_held, &a, sizeof a, NULL);
+  su_join_n(&child, 1, 0);
+  assert_int_equal(release(&a), 0);
+  assert_int_equal(release(&a), MP_ESTATE);
+  unmake(&a);
+}
+
+static void test_lock_held_by_parent(void **state) {
+  (void)state;
+  held_by_parent(0);
+}
+
+static void test_rlock_held_by_parent(void **state) {
+  (void)state;
+  held_by_parent(1);
+}
+
+/* Many threads come and go, and many live at once: a lock left held by
+ * a thread that exited is seen as orphaned while later threads, which may
+ * have taken over whatever identified its owner, are alive; and the lock
+ * they all used goes on working. */
+#define CHURN_THREADS 1000
+#define CROWD_THREADS 300
+
+typedef struct crowd {
+  l_arg *used;
+  _Atomic int64_t in; /* threads that used the lock and now wait */
+  _Atomic int64_t go; /* they may exit */
+} crowd;
+
+static int thread_in_crowd(void *arg) {
+  crowd *c = arg;
+  int rc = thread_use(c->used);
+  atomic_fetch_add(&c->in, 1);
+  while (!atomic_load(&c->go))
+    tst_sleep_ms(1);
+  return rc;
+}
+
+static void test_lock_threads_come_and_go(void **state) {
+  (void)state;
+  l_arg orphan, used;
+  make(&orphan, 0);
+  make(&used, 0);
+  tst_thread *t = tst_thread_start(thread_try, &orphan);
+  assert_non_null(t);
+  assert_int_equal(tst_thread_join(t), 0); /* exits holding it */
+  for (int i = 0; i < CHURN_THREADS; i++) {
+    t = tst_thread_start(thread_use, &used);
+    assert_non_null(t);
+    assert_int_equal(tst_thread_join(t), 0);
+  }
+  static tst_thread *many[CROWD_THREADS];
+  crowd c = {&used, 0, 0};
+  for (int i = 0; i < CROWD_THREADS; i++)
+    assert_non_null(many[i] = tst_thread_start(thread_in_crowd, &c));
+  assert_true(su_wait_eq(&c.in, CROWD_THREADS, TST_LONG_MS));
+  assert_int_equal(acquire(&orphan, 0), MP_EOWNERDEAD);
+  assert_int_equal(release(&orphan), 0);
+  atomic_store(&c.go, 1);
+  for (int i = 0; i < CROWD_THREADS; i++)
+    assert_int_equal(tst_thread_join(many[i]), 0);
+  assert_int_equal(acquire(&used, 0), 0);
+  assert_int_equal(release(&used), 0);
+  unmake(&orphan);
+  unmake(&used);
+}
+
 /* Where Python stays locked forever: the holder is killed; the process
  * blocked in acquire gets the lock with MP_EOWNERDEAD, and then the lock
  * works as before for everyone. */
@@ -313,6 +406,22 @@ static void counter(int recursive) {
 static void test_lock_shared_counter(void **state) {
   (void)state;
   counter(0);
+}
+
+/* Threads of several processes at once: the owner is a thread, not a
+ * process, and no update is lost. */
+static void test_lock_counter_threads_and_processes(void **state) {
+  (void)state;
+  for (int recursive = 0; recursive < 2; recursive++) {
+    l_arg a;
+    make(&a, recursive);
+    mp_process *ps[2];
+    su_start_n(ps, 2, role_count_in_threads, &a, sizeof a);
+    assert_int_equal(role_count_in_threads(&a), 0);
+    su_join_n(ps, 2, 0);
+    assert_int_equal(board_of(&a)->counter, 3 * 3 * ROUNDS);
+    unmake(&a);
+  }
 }
 
 static void test_rlock_shared_counter(void **state) {
@@ -404,13 +513,17 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_rlock_basics),
       cmocka_unit_test(test_lock_held_by_another_process),
       cmocka_unit_test(test_rlock_held_by_another_process),
+      cmocka_unit_test(test_lock_held_by_parent),
+      cmocka_unit_test(test_rlock_held_by_parent),
       cmocka_unit_test(test_lock_owned_by_thread),
       cmocka_unit_test(test_rlock_owned_by_thread),
+      cmocka_unit_test(test_lock_threads_come_and_go),
       cmocka_unit_test(test_lock_holder_killed),
       cmocka_unit_test(test_rlock_holder_killed),
       cmocka_unit_test(test_lock_holder_killed_next_acquirer),
       cmocka_unit_test(test_lock_shared_counter),
       cmocka_unit_test(test_rlock_shared_counter),
+      cmocka_unit_test(test_lock_counter_threads_and_processes),
       cmocka_unit_test(test_lock_bad_handles),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

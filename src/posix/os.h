@@ -3,6 +3,7 @@
 #define MPROC_POSIX_OS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -16,11 +17,32 @@ typedef struct mp__os_proc {
   int sentinel;
 } mp__os_proc;
 
-/* The body of mp__rmutex (shared.h) on this OS. */
+/* The body of mp__rmutex (shared.h) on this OS: a futex word holding the
+ * owner's token (owner.c), 0 when free. Depth is the holder's alone. */
 #define MP__RMUTEX_OS_FIELDS                                                   \
-  pthread_mutex_t m;                                                           \
-  int32_t owner; /* kernel tid of the holder, 0 when free */                  \
-  uint32_t depth;
+  _Atomic uint32_t word;                                                       \
+  uint32_t depth;                                                              \
+  uint32_t recursive;
+
+/* Set in a Lock's word while someone sleeps on it: release must wake. */
+#define MP__OWNER_WAITERS 0x80000000u
+/* The calling thread's owner token, 0 until it takes its first lock. */
+extern _Thread_local uint32_t mp__owner_token;
+/* Gives the calling thread a token: 0 only when no slot is left. */
+uint32_t mp__owner_claim(void);
+/* The calling thread's token, claimed on first use: never 0 but when no
+ * slot is left, never with the waiters bit. Inline: every lock asks. */
+static inline uint32_t mp__owner_self(void) {
+  uint32_t t = mp__owner_token;
+  return t ? t : mp__owner_claim();
+}
+/* 1 if the thread a token names exited, or its process died. */
+int mp__owner_dead(uint32_t token);
+
+/* Where in the arena the owner table lives: after the arena header, before
+ * the first block (see MP__ARENA_HEADER_BYTES in shared.h). */
+#define MP__OS_ARENA_AT 65536u
+#define MP__OS_ARENA_BYTES (1u << 20)
 
 /* In a child: the write end of its own sentinel, which its forked
  * children must close so that they do not keep it open. -1 otherwise. */

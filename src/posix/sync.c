@@ -1,5 +1,5 @@
 /* Waiting and mutual exclusion across processes on POSIX: futexes on the
- * shared arena (Linux), robust process-shared pthread mutexes. */
+ * shared arena (Linux); lock owners and their deaths are in owner.c. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -8,27 +8,32 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "shared.h"
 
 /* FUTEX_WAIT's relative timeout runs on CLOCK_MONOTONIC. No PRIVATE flag:
- * the word is shared between processes. */
-int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
+ * the word is shared between processes. 0 when woken, when the word was
+ * not `expected`, or on a signal; MP_ETIMEDOUT; MP_ESYS. */
+static int futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms) {
   struct timespec ts, *tsp = NULL;
   if (timeout_ms >= 0) {
     ts.tv_sec = timeout_ms / 1000;
     ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
     tsp = &ts;
   }
+  if (syscall(SYS_futex, word, FUTEX_WAIT, expected, tsp, NULL, 0) == 0)
+    return 0;
+  if (errno == ETIMEDOUT)
+    return MP_ETIMEDOUT;
+  return errno == EAGAIN || errno == EINTR ? 0 : mp__os_error(errno);
+}
+
+int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
   atomic_fetch_add(&w->waiters, 1);
   atomic_store(&w->woken, 0);
   int rc = 0;
-  if (atomic_load(&w->value) == expected &&
-      syscall(SYS_futex, &w->value, FUTEX_WAIT, expected, tsp, NULL, 0) != 0) {
-    if (errno == ETIMEDOUT)
-      rc = MP_ETIMEDOUT;
-    else if (errno != EAGAIN && errno != EINTR)
-      rc = mp__os_error(errno);
-  }
+  if (atomic_load(&w->value) == expected)
+    rc = futex_wait(&w->value, expected, timeout_ms);
   atomic_fetch_sub(&w->waiters, 1);
   return rc;
 }
@@ -47,105 +52,102 @@ void mp__waitword_wake(mp__waitword *w, uint32_t n) {
 
 void mp__os_forget_key(uint64_t key) { (void)key; }
 
+/* ---- The robust mutex: a futex word with the owner's token ----
+ * The uncontended acquire and release are one atomic operation each. A
+ * waiter spins briefly (holders usually leave within microseconds), then
+ * sleeps in slices: the kernel wakes nobody when an owner dies, so after
+ * each slice the waiter asks whether the owner still lives. */
+#define WAITERS MP__OWNER_WAITERS
+#define SPIN 200
+#define FIRST_SLICE_MS 1
+#define LAST_SLICE_MS 64
+
 int mp__rmutex_init(mp__rmutex *m, uint64_t key, int recursive) {
   (void)key;
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  /* ERRORCHECK gives the owner checks Lock needs: EDEADLK on relock,
-   * EPERM on release by another thread. */
-  pthread_mutexattr_settype(&attr, recursive ? PTHREAD_MUTEX_RECURSIVE
-                                             : PTHREAD_MUTEX_ERRORCHECK);
-  int rc = pthread_mutex_init(&m->m, &attr);
-  pthread_mutexattr_destroy(&attr);
-  return rc == 0 ? 0 : mp__os_error(rc);
+  atomic_store(&m->word, 0);
+  m->depth = 0;
+  m->recursive = recursive != 0;
+  return 0;
 }
 
-/* gettid is a system call (~170 ns) and a Lock needs the caller's id on
- * every acquire and release, so each thread asks once. A forked child's
- * thread has a new id: the atfork handler makes it ask again. */
-static _Thread_local int32_t cached_tid;
-static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
-
-static void forget_tid(void) { cached_tid = 0; }
-static void watch_forks(void) { pthread_atfork(NULL, NULL, forget_tid); }
-
-static int32_t self_tid(void) {
-  if (cached_tid == 0) {
-    pthread_once(&tid_once, watch_forks);
-    cached_tid = (int32_t)syscall(SYS_gettid);
-  }
-  return cached_tid;
+static int relock(mp__rmutex *m) {
+  if (!m->recursive)
+    return MP_ESTATE;
+  m->depth++;
+  return 0;
 }
 
-/* Owner and depth are written only by the holder, under the mutex; a
- * reader that is not the holder can never see its own tid there. */
-static void took(mp__rmutex *m, int fresh) {
-  if (!fresh && m->owner == self_tid()) {
-    m->depth++;
-  } else {
-    m->owner = self_tid();
-    m->depth = 1;
+static int lock_slow(mp__rmutex *m, uint32_t self, int timeout_ms) {
+  mp__deadline d = mp__deadline_in(timeout_ms);
+  int spins = timeout_ms == 0 ? SPIN : 0;
+  int slept = 0, probe = 1, slice = FIRST_SLICE_MS;
+  for (;;) {
+    uint32_t v = atomic_load(&m->word);
+    if (v == 0) {
+      /* Having slept, others may sleep too: keep the bit so that our
+       * release wakes the next. */
+      if (atomic_compare_exchange_weak(&m->word, &v, self | (slept ? WAITERS : 0))) {
+        m->depth = 1;
+        return 0;
+      }
+      continue;
+    }
+    if (spins < SPIN && !(v & WAITERS)) {
+      spins++;
+      mp__cpu_relax();
+      continue;
+    }
+    if (probe && mp__owner_dead(v & ~WAITERS)) {
+      /* The CAS fails if the word moved since: then the owner was not
+       * the dead one any more. */
+      if (atomic_compare_exchange_strong(&m->word, &v, self | WAITERS)) {
+        m->depth = 1;
+        return MP_EOWNERDEAD;
+      }
+      continue;
+    }
+    probe = 0;
+    int left = mp__deadline_left(&d);
+    if (left == 0)
+      return MP_ETIMEDOUT;
+    if (!(v & WAITERS) && !atomic_compare_exchange_weak(&m->word, &v, v | WAITERS))
+      continue;
+    futex_wait(&m->word, v | WAITERS, left < 0 || left > slice ? slice : left);
+    slept = probe = 1;
+    if (slice < LAST_SLICE_MS)
+      slice *= 2;
   }
 }
 
 int mp__rmutex_lock(mp__rmutex *m, int timeout_ms) {
-  int rc;
-  if (timeout_ms < 0) {
-    rc = pthread_mutex_lock(&m->m);
-  } else if (timeout_ms == 0) {
-    rc = pthread_mutex_trylock(&m->m);
-    if (rc == EBUSY)
-      rc = ETIMEDOUT;
-  } else {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
-    rc = pthread_mutex_clocklock(&m->m, CLOCK_MONOTONIC, &ts);
-  }
-  switch (rc) {
-  case 0:
-    took(m, 0);
+  uint32_t self = mp__owner_self();
+  if (!self)
+    return MP_ENOMEM;
+  uint32_t v = 0;
+  if (atomic_compare_exchange_strong(&m->word, &v, self)) {
+    m->depth = 1;
     return 0;
-  case ETIMEDOUT:
-    return MP_ETIMEDOUT;
-  case EDEADLK:
-    return MP_ESTATE;
-  case EOWNERDEAD:
-    /* We hold it now; marking it consistent keeps it usable for the next
-     * process, and the caller hears about the death once. */
-    pthread_mutex_consistent(&m->m);
-    took(m, 1);
-    return MP_EOWNERDEAD;
-  default:
-    return mp__os_error(rc);
   }
+  if ((v & ~WAITERS) == self)
+    return relock(m);
+  return lock_slow(m, self, timeout_ms);
 }
 
 int mp__rmutex_unlock(mp__rmutex *m) {
-  if (m->owner != self_tid())
+  uint32_t self = mp__owner_token;
+  if (!self || (atomic_load(&m->word) & ~WAITERS) != self)
     return MP_ESTATE;
-  int32_t owner = m->owner;
-  uint32_t depth = m->depth;
-  if (--m->depth == 0)
-    m->owner = 0;
-  int rc = pthread_mutex_unlock(&m->m);
-  /* EPERM: the owner field matched a dead holder's recycled thread id,
-   * but the kernel knows better: we never held it. */
-  if (rc == EPERM) {
-    m->owner = owner;
-    m->depth = depth;
-    return MP_ESTATE;
-  }
-  return rc == 0 ? 0 : mp__os_error(rc);
+  if (m->recursive && --m->depth > 0)
+    return 0;
+  /* Only the waiters bit can change under us: the word is ours. */
+  if (atomic_exchange(&m->word, 0) & WAITERS)
+    syscall(SYS_futex, &m->word, FUTEX_WAKE, 1, NULL, NULL, 0);
+  return 0;
 }
 
-int mp__rmutex_held(mp__rmutex *m) { return m->owner == self_tid(); }
+int mp__rmutex_held(mp__rmutex *m) {
+  uint32_t self = mp__owner_token;
+  return self && (atomic_load(&m->word) & ~WAITERS) == self;
+}
 
-void mp__rmutex_destroy(mp__rmutex *m) { pthread_mutex_destroy(&m->m); }
+void mp__rmutex_destroy(mp__rmutex *m) { atomic_store(&m->word, 0); }

@@ -27,6 +27,10 @@ typedef struct mp__os_proc {
   uint32_t depth;                                                              \
   int recursive;
 
+/* No arena space of this OS's own (POSIX keeps its lock owners there). */
+#define MP__OS_ARENA_AT 65536u
+#define MP__OS_ARENA_BYTES 0u
+
 /* TerminateProcess needs an exit code; these two are mapped back to -15
  * and -9 so that terminate and kill read as they do on POSIX. Python uses
  * 0x10000 the same way; ours are less likely to be returned by a target. */
