@@ -196,10 +196,5 @@ int mp_barrier_free(mp_barrier *b) {
     return rc;
   uint64_t bell_key = o->bell.key;
   mp__rmutex_destroy(&o->lock);
-  rc = mp__obj_destroy(b, MP__T_BARRIER);
-  if (rc < 0)
-    return rc;
-  mp__os_forget_key(bell_key);
-  *b = (mp_barrier){0, 0, 0};
-  return 0;
+  return mp__obj_free(b, MP__T_BARRIER, &bell_key, 1);
 }

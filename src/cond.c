@@ -242,10 +242,5 @@ int mp_cond_free(mp_cond *c) {
     return rc;
   uint64_t bell_key = o->bell.key;
   mp__rmutex_destroy(&o->lock);
-  rc = mp__obj_destroy(c, MP__T_COND);
-  if (rc < 0)
-    return rc;
-  mp__os_forget_key(bell_key);
-  *c = (mp_cond){0, 0, 0};
-  return 0;
+  return mp__obj_free(c, MP__T_COND, &bell_key, 1);
 }

@@ -94,10 +94,5 @@ int mp_event_free(mp_event *e) {
   if (rc < 0)
     return rc;
   uint64_t key = o->word.key;
-  rc = mp__obj_destroy(e, MP__T_EVENT);
-  if (rc < 0)
-    return rc;
-  mp__os_forget_key(key);
-  *e = (mp_event){0, 0, 0};
-  return 0;
+  return mp__obj_free(e, MP__T_EVENT, &key, 1);
 }

@@ -44,10 +44,7 @@ static int destroy(void *handle, uint32_t type) {
   if (rc < 0)
     return rc;
   mp__rmutex_destroy(&o->m);
-  rc = mp__obj_destroy(handle, type);
-  if (rc == 0)
-    *(mp__handle *)handle = (mp__handle){0, 0, 0};
-  return rc;
+  return mp__obj_free(handle, type, NULL, 0);
 }
 
 int mp_lock_create(mp_lock *l) { return create(l, MP__T_LOCK); }

@@ -41,6 +41,17 @@ int mp__obj_destroy(const void *handle, uint32_t type) {
   return 0;
 }
 
+int mp__obj_free(void *handle, uint32_t type, const uint64_t *keys,
+                 size_t nkeys) {
+  int rc = mp__obj_destroy(handle, type);
+  if (rc < 0)
+    return rc;
+  for (size_t i = 0; i < nkeys; i++)
+    mp__os_forget_key(keys[i]);
+  memset(handle, 0, sizeof(mp__handle));
+  return 0;
+}
+
 /* The same on every OS; only sleeping and waking differ (<os>/sync.c). */
 void mp__waitword_init(mp__waitword *w, uint64_t key, uint32_t value) {
   atomic_store(&w->value, value);

@@ -557,16 +557,13 @@ int mp_queue_free(mp_queue *handle) {
   /* Before the object goes: its memory may be reused at once after. */
   mp__rmutex_destroy(&q->put_lock);
   mp__rmutex_destroy(&q->get_lock);
-  if ((rc = mp__obj_destroy(handle, MP__T_QUEUE)) < 0)
+  if ((rc = mp__obj_free(handle, MP__T_QUEUE, keys, 3)) < 0)
     return rc;
-  for (int i = 0; i < 3; i++)
-    mp__os_forget_key(keys[i]);
   free_messages(head, tail);
   for (int i = 0; i < SPARE_CHUNKS; i++)
     if (spare[i])
       mp__arena_free(spare[i]);
   unmark_closed(id);
-  *handle = (mp_queue){0, 0, 0};
   return 0;
 }
 

@@ -91,10 +91,5 @@ int mp_sem_free(mp_sem *s) {
   if (rc < 0)
     return rc;
   uint64_t key = o->count.key;
-  rc = mp__obj_destroy(s, MP__T_SEM);
-  if (rc < 0)
-    return rc;
-  mp__os_forget_key(key);
-  *s = (mp_sem){0, 0, 0};
-  return 0;
+  return mp__obj_free(s, MP__T_SEM, &key, 1);
 }

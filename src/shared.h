@@ -171,6 +171,11 @@ static inline int mp__obj_lookup(const void *handle, uint32_t type, void **obj) 
 }
 /* Invalidates every copy of the handle, then frees the memory. */
 int mp__obj_destroy(const void *handle, uint32_t type);
+/* What every *_free does: mp__obj_destroy, then this process forgets the
+ * OS objects of the object's wait keys (read by the caller before: the
+ * memory may be reused at once), then the handle is zeroed. */
+int mp__obj_free(void *handle, uint32_t type, const uint64_t *keys,
+                 size_t nkeys);
 
 /* ---- OS handles a spawned child inherits ---- *
  * Forked children get everything anyway. A spawned child gets exactly the

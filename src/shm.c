@@ -34,9 +34,4 @@ size_t mp_shm_size(mp_shm m) {
   return mp__obj_lookup(&m, MP__T_SHM, (void **)&o) < 0 ? 0 : (size_t)o->size;
 }
 
-int mp_shm_free(mp_shm *m) {
-  int rc = mp__obj_destroy(m, MP__T_SHM);
-  if (rc == 0)
-    *m = (mp_shm){0, 0, 0};
-  return rc;
-}
+int mp_shm_free(mp_shm *m) { return mp__obj_free(m, MP__T_SHM, NULL, 0); }
