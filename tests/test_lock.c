@@ -424,6 +424,88 @@ static void test_lock_counter_threads_and_processes(void **state) {
   }
 }
 
+/* Holders killed one after another while others wait in acquire: each
+ * death is reported to exactly one next holder, which repairs what the
+ * dead one left half done; nobody hangs, and a holder that released
+ * normally always left the data whole. */
+#define CHURN_WORKERS 4
+#define CHURN_KILLS 8
+
+typedef struct churn_board {
+  _Atomic int64_t stop;
+  _Atomic int64_t holder; /* pid of the holder inside the update, or 0 */
+  _Atomic int64_t deaths; /* MP_EOWNERDEAD results */
+  int64_t first, second;  /* equal whenever the lock is free */
+} churn_board;
+
+static int role_churn(void *arg) {
+  l_arg *a = arg;
+  churn_board *b = mp_shm_ptr(a->shm);
+  SU_CHECK(b != NULL);
+  while (!atomic_load(&b->stop)) {
+    int rc = acquire(a, TST_LONG_MS);
+    SU_CHECK(rc == 0 || rc == MP_EOWNERDEAD);
+    if (a->recursive)
+      SU_CHECK(acquire(a, 0) == 0);
+    if (rc == MP_EOWNERDEAD) {
+      atomic_fetch_add(&b->deaths, 1);
+      b->second = b->first;
+    }
+    SU_CHECK(b->first == b->second);
+    atomic_store(&b->holder, (int64_t)mp_current_pid());
+    b->first++;
+    tst_sleep_ms(2);
+    b->second++;
+    atomic_store(&b->holder, 0);
+    for (int d = 0; d < (a->recursive ? 2 : 1); d++)
+      SU_CHECK(release(a) == 0);
+  }
+  return 0;
+}
+
+static void test_lock_holders_killed_in_turn(void **state) {
+  (void)state;
+  for (int recursive = 0; recursive < 2; recursive++) {
+    l_arg a;
+    memset(&a, 0, sizeof a);
+    a.recursive = recursive;
+    if (recursive)
+      assert_int_equal(mp_rlock_create(&a.rlock), 0);
+    else
+      assert_int_equal(mp_lock_create(&a.lock), 0);
+    churn_board *b = su_shm_new(&a.shm, sizeof *b);
+    mp_process *ps[CHURN_WORKERS];
+    su_start_n(ps, CHURN_WORKERS, role_churn, &a, sizeof a);
+    for (int kill = 0; kill < CHURN_KILLS; kill++) {
+      int victim = -1;
+      int64_t t0 = tst_now_ms();
+      while (victim < 0 && tst_now_ms() - t0 < TST_LONG_MS) {
+        int64_t pid = atomic_load(&b->holder);
+        for (int i = 0; i < CHURN_WORKERS && pid; i++)
+          if ((int64_t)mp_process_pid(ps[i]) == pid)
+            victim = i;
+        if (victim < 0)
+          tst_sleep_ms(0);
+      }
+      assert_true(victim >= 0);
+      assert_int_equal(mp_process_kill(ps[victim]), 0);
+      assert_int_equal(tst_join_code(ps[victim], TST_LONG_MS), -9);
+      assert_int_equal(mp_process_free(ps[victim]), 0);
+      ps[victim] = tst_start(role_churn, &a, sizeof a, NULL);
+    }
+    atomic_store(&b->stop, 1);
+    su_join_n(ps, CHURN_WORKERS, 0);
+    /* Most kills land inside the 2 ms update, and each such death is
+     * reported once; the last repair was done before the workers left. */
+    int64_t deaths = atomic_load(&b->deaths);
+    assert_true(deaths >= CHURN_KILLS / 2 && deaths <= CHURN_KILLS);
+    assert_int_equal(acquire(&a, 0), 0);
+    assert_true(b->first == b->second);
+    assert_int_equal(release(&a), 0);
+    unmake(&a);
+  }
+}
+
 static void test_rlock_shared_counter(void **state) {
   (void)state;
   counter(1);
@@ -521,6 +603,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_lock_holder_killed),
       cmocka_unit_test(test_rlock_holder_killed),
       cmocka_unit_test(test_lock_holder_killed_next_acquirer),
+      cmocka_unit_test(test_lock_holders_killed_in_turn),
       cmocka_unit_test(test_lock_shared_counter),
       cmocka_unit_test(test_rlock_shared_counter),
       cmocka_unit_test(test_lock_counter_threads_and_processes),
