@@ -14,7 +14,8 @@
 /* FUTEX_WAIT's relative timeout runs on CLOCK_MONOTONIC. No PRIVATE flag:
  * the word is shared between processes. 0 when woken, when the word was
  * not `expected`, or on a signal; MP_ETIMEDOUT; MP_ESYS. */
-static int futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms) {
+static int futex_wait(_Atomic uint32_t *word, uint32_t expected,
+                      int timeout_ms) {
   struct timespec ts, *tsp = NULL;
   if (timeout_ms >= 0) {
     ts.tv_sec = timeout_ms / 1000;
@@ -86,7 +87,8 @@ static int lock_slow(mp__rmutex *m, uint32_t self, int timeout_ms) {
     if (v == 0) {
       /* Having slept, others may sleep too: keep the bit so that our
        * release wakes the next. */
-      if (atomic_compare_exchange_weak(&m->word, &v, self | (slept ? WAITERS : 0))) {
+      if (atomic_compare_exchange_weak(&m->word, &v,
+                                       self | (slept ? WAITERS : 0))) {
         m->depth = 1;
         return 0;
       }
@@ -110,7 +112,8 @@ static int lock_slow(mp__rmutex *m, uint32_t self, int timeout_ms) {
     int left = mp__deadline_left(&d);
     if (left == 0)
       return MP_ETIMEDOUT;
-    if (!(v & WAITERS) && !atomic_compare_exchange_weak(&m->word, &v, v | WAITERS))
+    if (!(v & WAITERS) &&
+        !atomic_compare_exchange_weak(&m->word, &v, v | WAITERS))
       continue;
     futex_wait(&m->word, v | WAITERS, left < 0 || left > slice ? slice : left);
     slept = probe = 1;
