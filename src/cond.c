@@ -122,13 +122,19 @@ static uint64_t wake_tickets(cond_obj *o, uint64_t n) {
   return done;
 }
 
-static int notify(mp_cond *c, uint64_t n) {
-  cond_obj *o;
-  int rc = lookup(c, &o);
+/* Notify and wait need the caller to hold the lock, as in Python. */
+static int lookup_held(mp_cond *c, cond_obj **o) {
+  int rc = lookup(c, o);
   if (rc < 0)
     return rc;
-  if (!mp__rmutex_held(&o->lock))
-    return MP_ESTATE;
+  return mp__rmutex_held(&(*o)->lock) ? 0 : MP_ESTATE;
+}
+
+static int notify(mp_cond *c, uint64_t n) {
+  cond_obj *o;
+  int rc = lookup_held(c, &o);
+  if (rc < 0)
+    return rc;
   if (n == 0 || wake_tickets(o, n) == 0)
     return 0;
   /* The mark moved before the bell rings: a waiter that sees the new
@@ -186,11 +192,9 @@ int mp_cond_wait(mp_cond *c, int timeout_ms) {
   if (timeout_ms < MP_INFINITE)
     return MP_EINVAL;
   cond_obj *o;
-  int rc = lookup(c, &o);
+  int rc = lookup_held(c, &o);
   if (rc < 0)
     return rc;
-  if (!mp__rmutex_held(&o->lock))
-    return MP_ESTATE;
   uint64_t ticket = o->next_ticket++;
   unsigned depth = release_all(&o->lock);
   int woke = sleep_for_ticket(o, ticket, timeout_ms);
@@ -215,11 +219,9 @@ int mp_cond_wait_for(mp_cond *c, int (*pred)(void *arg), void *arg,
   if (!pred || timeout_ms < MP_INFINITE)
     return MP_EINVAL;
   cond_obj *o;
-  int rc = lookup(c, &o);
+  int rc = lookup_held(c, &o);
   if (rc < 0)
     return rc;
-  if (!mp__rmutex_held(&o->lock))
-    return MP_ESTATE;
   mp__deadline d = mp__deadline_in(timeout_ms);
   int owner_died = 0;
   while (!pred(arg)) {

@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "deadline.h"
+#include "idmap.h"
 #include "shared.h"
 
 #define HANDLE_MAGIC 0x4d50434f4e4e0000ull /* "MPCONN" */
@@ -20,67 +21,16 @@
 #define HDR 16
 #define BUF_MIN (64u * 1024u)
 
-/* ---- The table: id -> end, open addressing, never shrinks ---- *
- * A closed end leaves a tombstone, so that a stale copy of its handle
- * reads MP_ECLOSED rather than MP_ENOTSUP. */
-typedef struct slot {
-  uint64_t id;
-  mp__conn *c; /* NULL: free; &closed_mark: closed here */
-} slot;
-
+/* ---- The table: id -> end, this process's ----
+ * A closed end stays in it as closed_mark, so that a stale copy of its
+ * handle reads MP_ECLOSED rather than MP_ENOTSUP. */
 static mp__conn closed_mark;
 static mp__mutex table_mu = MP__MUTEX_INIT;
-static slot *slots;
-static size_t nslots, used;
+static mp__idmap table;
 static int os_ready;
 
 void mp__conn_table_lock(void) { mp__mutex_lock(&table_mu); }
 void mp__conn_table_unlock(void) { mp__mutex_unlock(&table_mu); }
-
-static size_t hash(uint64_t id) {
-  uint64_t x = id * 0x9e3779b97f4a7c15ull;
-  return (size_t)(x ^ (x >> 31));
-}
-
-static slot *find(uint64_t id) {
-  if (!nslots)
-    return NULL;
-  for (size_t j = hash(id) & (nslots - 1); slots[j].c; j = (j + 1) & (nslots - 1))
-    if (slots[j].id == id)
-      return &slots[j];
-  return NULL;
-}
-
-static int grow(void) {
-  size_t n = nslots ? nslots * 2 : 64;
-  slot *fresh = calloc(n, sizeof *fresh);
-  if (!fresh)
-    return MP_ENOMEM;
-  for (size_t i = 0; i < nslots; i++) {
-    if (!slots[i].c)
-      continue;
-    size_t j = hash(slots[i].id) & (n - 1);
-    while (fresh[j].c)
-      j = (j + 1) & (n - 1);
-    fresh[j] = slots[i];
-  }
-  free(slots);
-  slots = fresh;
-  nslots = n;
-  return 0;
-}
-
-/* Called with the table locked. */
-static int insert(mp__conn *c) {
-  if ((used + 1) * 2 > nslots && grow() < 0)
-    return MP_ENOMEM;
-  size_t j = hash(c->id) & (nslots - 1);
-  while (slots[j].c)
-    j = (j + 1) & (nslots - 1);
-  slots[j] = (slot){c->id, c};
-  used++;
-  return 0;
-}
 
 /* In a forked child only the forking thread exists: operations other
  * threads had in progress will never drop their references, and their
@@ -88,8 +38,8 @@ static int insert(mp__conn *c) {
 void mp__conn_table_after_fork(void) {
   mp__mutex fresh = MP__MUTEX_INIT;
   table_mu = fresh;
-  for (size_t i = 0; i < nslots; i++) {
-    mp__conn *c = slots[i].c;
+  for (size_t i = 0; i < table.cap; i++) {
+    mp__conn *c = table.slots[i].value;
     if (!c || c == &closed_mark)
       continue;
     c->refs = 1;
@@ -154,7 +104,7 @@ static int add(mp__conn *c) {
     os_ready = 1;
     mp__os_conn_init();
   }
-  int rc = insert(c);
+  int rc = mp__idmap_set(&table, c->id, c);
   mp__conn_table_unlock();
   int64_t h[2];
   uint32_t flags[2];
@@ -165,9 +115,7 @@ static int add(mp__conn *c) {
   if (rc < 0 && done < n) {
     inherit_drop(c->id, done);
     mp__conn_table_lock();
-    slot *s = find(c->id);
-    if (s)
-      s->c = &closed_mark;
+    mp__idmap_set(&table, c->id, &closed_mark);
     mp__conn_table_unlock();
   }
   return rc;
@@ -184,24 +132,24 @@ int mp__conn_get(const mp_conn *h, uint32_t need, mp__conn **out) {
     return MP_EINVAL;
   uint32_t flags = (uint32_t)(h->_a & ~HANDLE_MAGIC_MASK);
   mp__conn_table_lock();
-  slot *s = find(h->_b);
+  mp__conn *c = mp__idmap_get(&table, h->_b);
   int rc = 0;
-  if (!s)
+  if (!c)
     rc = MP_ENOTSUP;
-  else if (s->c == &closed_mark)
+  else if (c == &closed_mark)
     rc = MP_ECLOSED;
-  else if (s->c->flags != flags)
+  else if (c->flags != flags)
     rc = MP_EINVAL;
   else if ((need & flags) != need)
     rc = MP_ENOTSUP;
   /* A spawn that copied the inherit table between the two entries of a
    * duplex end gave its child only half of it. */
-  else if (((need & MP__CONN_READ) && s->c->os.rd == MP__CONN_NONE) ||
-           ((need & MP__CONN_WRITE) && s->c->os.wr == MP__CONN_NONE))
+  else if (((need & MP__CONN_READ) && c->os.rd == MP__CONN_NONE) ||
+           ((need & MP__CONN_WRITE) && c->os.wr == MP__CONN_NONE))
     rc = MP_ENOTSUP;
   else {
-    s->c->refs++;
-    *out = s->c;
+    c->refs++;
+    *out = c;
   }
   mp__conn_table_unlock();
   return rc;
@@ -295,12 +243,11 @@ int mp__conn_adopt(const mp__inherit_entry *e) {
   }
   mp__conn *c = NULL;
   if (rc == 0) {
-    slot *s = find(e->id);
-    c = s ? s->c : NULL;
+    c = mp__idmap_get(&table, e->id);
     if (!c) {
       if (!(c = conn_new(e->id, flags, NULL)))
         rc = MP_ENOMEM;
-      else if ((rc = insert(c)) < 0)
+      else if ((rc = mp__idmap_set(&table, e->id, c)) < 0)
         free(c);
     } else if (c == &closed_mark || c->flags != flags ||
                ((role & MP__CONN_READ) && c->os.rd != MP__CONN_NONE) ||
@@ -324,13 +271,12 @@ int mp_conn_close(mp_conn *h) {
   if (!h || !valid_flags(h->_a) || h->_b == 0)
     return MP_EINVAL;
   mp__conn_table_lock();
-  slot *s = find(h->_b);
-  mp__conn *c = s ? s->c : NULL;
-  int rc = !s ? MP_ENOTSUP : c == &closed_mark ? 0 : 1;
+  mp__conn *c = mp__idmap_get(&table, h->_b);
+  int rc = !c ? MP_ENOTSUP : c == &closed_mark ? 0 : 1;
   if (rc == 1 && c->flags != (uint32_t)(h->_a & ~HANDLE_MAGIC_MASK))
     rc = MP_EINVAL;
   if (rc == 1)
-    s->c = &closed_mark;
+    mp__idmap_set(&table, c->id, &closed_mark);
   mp__conn_table_unlock();
   if (rc != 1)
     return rc;

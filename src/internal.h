@@ -6,7 +6,7 @@
  *   spawn_data.c  packs a child's start data into one byte block (spawn)
  *   <os>/process.c  fork, posix_spawn or CreateProcess; wait; signal
  *   <os>/module.c   target address <-> (module, offset), for spawn
- *   <os>/channel.c  the pipe that carries the start data to a spawned child
+ *   <os>/child.c    the pipe that carries the start data, child side
  *   guard.c     the child side: read the block, find the target, run it
  */
 #ifndef MPROC_INTERNAL_H

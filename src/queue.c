@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idmap.h"
 #include "shared.h"
 
 /* ---- Records and chunks ---- */
@@ -163,14 +164,14 @@ static int lookup(mp_queue *h, queue_obj **q) {
  * queue open again (Queue._after_fork): the set remembers whose it is. */
 
 static mp__mutex closed_lock = MP__MUTEX_INIT;
-static uint64_t *closed_ids;
-static size_t closed_n, closed_cap;
+static mp__idmap closed_ids; /* id -> CLOSED */
 static _Atomic size_t closed_any; /* fast path for put: usually 0 */
 static mp_pid closed_pid;
+#define CLOSED ((void *)&closed_ids)
 
 static void closed_forget_if_forked(void) {
-  if (closed_n && closed_pid != mp__os_current_pid()) {
-    closed_n = 0;
+  if (closed_ids.used && closed_pid != mp__os_current_pid()) {
+    mp__idmap_clear(&closed_ids);
     atomic_store(&closed_any, 0);
   }
 }
@@ -178,47 +179,27 @@ static void closed_forget_if_forked(void) {
 static int is_closed(uint64_t id) {
   if (atomic_load_explicit(&closed_any, memory_order_relaxed) == 0)
     return 0;
-  int found = 0;
   mp__mutex_lock(&closed_lock);
   closed_forget_if_forked();
-  for (size_t i = 0; i < closed_n && !found; i++)
-    found = closed_ids[i] == id;
+  int found = mp__idmap_get(&closed_ids, id) != NULL;
   mp__mutex_unlock(&closed_lock);
   return found;
 }
 
 static int mark_closed(uint64_t id) {
-  int rc = 0;
   mp__mutex_lock(&closed_lock);
   closed_forget_if_forked();
-  int found = 0;
-  for (size_t i = 0; i < closed_n && !found; i++)
-    found = closed_ids[i] == id;
-  if (!found && closed_n == closed_cap) {
-    size_t cap = closed_cap ? closed_cap * 2 : 16;
-    uint64_t *ids = realloc(closed_ids, cap * sizeof *ids);
-    if (ids) {
-      closed_ids = ids;
-      closed_cap = cap;
-    } else {
-      rc = MP_ENOMEM;
-    }
-  }
-  if (!found && rc == 0) {
-    closed_ids[closed_n++] = id;
-    closed_pid = mp__os_current_pid();
-    atomic_store(&closed_any, closed_n);
-  }
+  int rc = mp__idmap_set(&closed_ids, id, CLOSED);
+  closed_pid = mp__os_current_pid();
+  atomic_store(&closed_any, closed_ids.used);
   mp__mutex_unlock(&closed_lock);
   return rc;
 }
 
 static void unmark_closed(uint64_t id) {
   mp__mutex_lock(&closed_lock);
-  for (size_t i = 0; i < closed_n; i++)
-    if (closed_ids[i] == id)
-      closed_ids[i--] = closed_ids[--closed_n];
-  atomic_store(&closed_any, closed_n);
+  mp__idmap_remove(&closed_ids, id);
+  atomic_store(&closed_any, closed_ids.used);
   mp__mutex_unlock(&closed_lock);
 }
 

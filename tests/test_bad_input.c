@@ -1,7 +1,7 @@
 /* Bad input gives MP_EINVAL (or the documented neutral value), never a
  * crash: NULL out/target/process/code pointers, NULL arg with a size,
- * sizes above PTRDIFF_MAX, empty or over-long names, invalid methods,
- * negative timeouts other than MP_INFINITE. */
+ * sizes above PTRDIFF_MAX, empty or over-long names, negative timeouts
+ * other than MP_INFINITE. (Invalid start methods: test_start_method.) */
 #include "support/test_support.h"
 
 #include <limits.h>
@@ -107,22 +107,6 @@ static void test_names_empty_and_too_long(void **state) {
   assert_int_equal(mp_process_free(p), 0);
 }
 
-static void test_invalid_method_in_options(void **state) {
-  (void)state;
-  mp_process *p = NULL;
-  mp_process_options o = {0};
-  o.method = (mp_start_method)3;
-  assert_int_equal(mp_process_create(&p, role_return_3, NULL, 0, &o),
-                   MP_EINVAL);
-  o.method = (mp_start_method)-1;
-  assert_int_equal(mp_process_create(&p, role_return_3, NULL, 0, &o),
-                   MP_EINVAL);
-  o.method = (mp_start_method)INT_MAX;
-  assert_int_equal(mp_process_create(&p, role_return_3, NULL, 0, &o),
-                   MP_EINVAL);
-  assert_null(p);
-}
-
 static void test_null_process_everywhere(void **state) {
   (void)state;
   int code = 77;
@@ -193,7 +177,6 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_create_huge_sizes),
       cmocka_unit_test(test_create_zero_size_with_pointer_ok),
       cmocka_unit_test(test_names_empty_and_too_long),
-      cmocka_unit_test(test_invalid_method_in_options),
       cmocka_unit_test(test_null_process_everywhere),
       cmocka_unit_test(test_exitcode_null_out),
       cmocka_unit_test(test_negative_timeouts),

@@ -4,6 +4,7 @@
  * with its parent's method. */
 #include "support/test_support.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,12 +106,19 @@ static void test_bad_enum(void **state) {
 
   mp_process *p = NULL;
   mp_process_options o = {0};
+  o.method = (mp_start_method)3; /* one past the last */
+  assert_int_equal(mp_process_create(&p, role_report_method, NULL, 0, &o),
+                   MP_EINVAL);
   o.method = (mp_start_method)7;
   assert_int_equal(mp_process_create(&p, role_report_method, NULL, 0, &o),
                    MP_EINVAL);
   o.method = (mp_start_method)-2;
   assert_int_equal(mp_process_create(&p, role_report_method, NULL, 0, &o),
                    MP_EINVAL);
+  o.method = (mp_start_method)INT_MAX;
+  assert_int_equal(mp_process_create(&p, role_report_method, NULL, 0, &o),
+                   MP_EINVAL);
+  assert_null(p);
 }
 
 /* A spawned child starts with its parent's method: SPAWN set globally. */

@@ -33,27 +33,15 @@ static int role_sleep(void *arg) {
 }
 
 static mp_wait_item conn_item(mp_conn *c) {
-  mp_wait_item it;
-  memset(&it, 0, sizeof it);
-  it.kind = MP_WAIT_CONN;
-  it.obj.conn = c;
-  return it;
+  return (mp_wait_item){.kind = MP_WAIT_CONN, .obj.conn = c};
 }
 
 static mp_wait_item proc_item(mp_process *p) {
-  mp_wait_item it;
-  memset(&it, 0, sizeof it);
-  it.kind = MP_WAIT_PROCESS;
-  it.obj.process = p;
-  return it;
+  return (mp_wait_item){.kind = MP_WAIT_PROCESS, .obj.process = p};
 }
 
 static mp_wait_item queue_item(mp_queue *q) {
-  mp_wait_item it;
-  memset(&it, 0, sizeof it);
-  it.kind = MP_WAIT_QUEUE;
-  it.obj.queue = q;
-  return it;
+  return (mp_wait_item){.kind = MP_WAIT_QUEUE, .obj.queue = q};
 }
 
 /* Python's test_wait: children write to their own pipes; the parent

@@ -8,11 +8,10 @@
  * sees them) to DIR/pids.txt; then returns 3 from main (return) or calls
  * exit(4) (exit), without joining or freeing anything. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include <mproc.h>
-
-#include "prog_util.h"
+#include "support/test_support.h"
 
 typedef struct arg {
   char dir[1024];
@@ -20,18 +19,17 @@ typedef struct arg {
 
 static int non_daemon(void *a) {
   char path[1200];
-  pu_sleep_ms(300);
-  pu_path(path, sizeof path, ((arg *)a)->dir, "g1.marker");
-  return pu_write_text(path, "done\n") == 0 ? 0 : 5;
+  tst_sleep_ms(300);
+  tst_path(path, sizeof path, ((arg *)a)->dir, "g1.marker");
+  return tst_write_text(path, "done\n") == 0 ? 0 : 5;
 }
 
 static int daemon_forever(void *a) {
-  char path[1200], text[64];
-  pu_path(path, sizeof path, ((arg *)a)->dir, "g2.pid");
-  snprintf(text, sizeof text, "%lld\n", (long long)mp_current_pid());
-  pu_write_text(path, text);
+  char path[1200];
+  tst_path(path, sizeof path, ((arg *)a)->dir, "g2.pid");
+  tst_write_text(path, "%lld\n", (long long)mp_current_pid());
   for (;;)
-    pu_sleep_ms(1000);
+    tst_sleep_ms(1000);
   return 0;
 }
 
@@ -54,14 +52,13 @@ int main(int argc, char **argv) {
   if (mp_process_create(&g2, daemon_forever, &a, sizeof a, &o) != 0 ||
       mp_process_start(g2) != 0)
     return 11;
-  char path[1200], text[128];
-  pu_path(path, sizeof path, a.dir, "g2.pid");
-  if (!pu_wait_file(path, 60000))
+  char path[1200];
+  tst_path(path, sizeof path, a.dir, "g2.pid");
+  if (!tst_wait_file(path, 60000))
     return 12;
-  snprintf(text, sizeof text, "%lld %lld\n", (long long)mp_process_pid(g1),
-           (long long)mp_process_pid(g2));
-  pu_path(path, sizeof path, a.dir, "pids.txt");
-  pu_write_text(path, text);
+  tst_path(path, sizeof path, a.dir, "pids.txt");
+  tst_write_text(path, "%lld %lld\n", (long long)mp_process_pid(g1),
+                 (long long)mp_process_pid(g2));
   if (strcmp(argv[2], "exit") == 0)
     exit(4);
   return 3;
