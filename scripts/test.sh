@@ -3,6 +3,8 @@
 #
 #   native   Linux, Debug, -Werror           ctest: fork + spawn variants
 #   asan     Linux, ASan + UBSan             ctest: fork + spawn variants
+#   tsan     Linux, ThreadSanitizer (clang)  ctest: the tests labelled
+#            "threads" (threads in one process, fork from threaded ones)
 #   mingw    Windows (MinGW-w64 cross build) ctest under Wine
 #   shared   Linux, BUILD_SHARED_LIBS=ON     ctest: fork + spawn variants
 #   install  cmake --install (static, shared, and static for Windows) + a
@@ -33,7 +35,7 @@ jobs=${MPROC_JOBS:-$(nproc 2>/dev/null || echo 2)}
 wine_jobs=${MPROC_WINE_JOBS:-$jobs}
 leg_timeout=${MPROC_LEG_TIMEOUT:-900}
 log_dir=$build_root/logs
-all_legs=(native asan mingw shared install)
+all_legs=(native asan tsan mingw shared install)
 legs=("$@")
 [[ ${#legs[@]} -eq 0 ]] && legs=("${all_legs[@]}")
 
@@ -41,7 +43,7 @@ legs=("$@")
 # loader (no i386 multiarch needed: everything here is x86_64).
 apt_packages=(
   cmake ninja-build gcc libc6-dev make pkg-config
-  libcmocka-dev
+  libcmocka-dev clang
   mingw-w64 wine wine64
   dpkg-dev xz-utils debian-archive-keyring
 )
@@ -157,7 +159,8 @@ configure_build() {
 # ---- The legs ----------------------------------------------------------------
 leg_native() {
   local start=$SECONDS dir=$build_root/native
-  if configure_build native "$dir" -DCMAKE_BUILD_TYPE=Debug -DMPROC_WERROR=ON; then
+  if configure_build native "$dir" -DCMAKE_BUILD_TYPE=Debug -DMPROC_WERROR=ON \
+      -DMPROC_FAULT_POINTS=ON; then
     ctest_leg native "$dir" "Debug, fork+spawn" "$start" -j "$jobs"
   else
     broken_leg native "Debug" "configure/build failed" "$start"
@@ -169,10 +172,25 @@ leg_asan() {
   # RelWithDebInfo: optimised code finds other bugs than the Debug leg, and
   # the sanitizers keep line numbers in their reports.
   if configure_build asan "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DMPROC_SANITIZE=ON -DMPROC_WERROR=ON; then
+      -DMPROC_SANITIZE=ON -DMPROC_WERROR=ON -DMPROC_FAULT_POINTS=ON; then
     ctest_leg asan "$dir" "ASan+UBSan, fork+spawn" "$start" -j "$jobs"
   else
     broken_leg asan "ASan+UBSan" "configure/build failed" "$start"
+  fi
+}
+
+leg_tsan() {
+  local start=$SECONDS dir=$build_root/tsan
+  # clang: gcc 12's TSan does not know futex-free atomics any better, and
+  # clang's runtime is the one Debian ships ready. -O1: TSan's own advice.
+  if configure_build tsan "$dir" -DCMAKE_C_COMPILER=clang \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" \
+      -DMPROC_TSAN=ON -DMPROC_WERROR=ON -DMPROC_FAULT_POINTS=ON \
+      -DMPROC_BUILD_EXAMPLES=OFF; then
+    ctest_leg tsan "$dir" "TSan, threaded tests, fork+spawn" "$start" \
+      -j "$jobs" -L threads
+  else
+    broken_leg tsan "TSan" "configure/build failed" "$start"
   fi
 }
 
@@ -186,7 +204,8 @@ leg_mingw() {
   fi
   if ! configure_build mingw "$dir" \
       -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/mingw-w64.cmake" \
-      -DCMOCKA_ROOT="$cmocka" -DCMAKE_BUILD_TYPE=Debug -DMPROC_WERROR=ON; then
+      -DCMOCKA_ROOT="$cmocka" -DCMAKE_BUILD_TYPE=Debug -DMPROC_WERROR=ON \
+      -DMPROC_FAULT_POINTS=ON; then
     broken_leg mingw "Windows/Wine" "configure/build failed" "$start"
     return
   fi
@@ -206,7 +225,7 @@ leg_mingw() {
 leg_shared() {
   local start=$SECONDS dir=$build_root/shared
   if configure_build shared "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DBUILD_SHARED_LIBS=ON -DMPROC_WERROR=ON; then
+      -DBUILD_SHARED_LIBS=ON -DMPROC_WERROR=ON -DMPROC_FAULT_POINTS=ON; then
     ctest_leg shared "$dir" "shared lib, fork+spawn" "$start" -j "$jobs"
   else
     broken_leg shared "shared lib" "configure/build failed" "$start"
@@ -276,7 +295,7 @@ fi
 
 for leg in "${legs[@]}"; do
   case $leg in
-    native | asan | mingw | shared | install) "leg_$leg" ;;
+    native | asan | tsan | mingw | shared | install) "leg_$leg" ;;
     *)
       echo "unknown leg '$leg' (legs: ${all_legs[*]})" >&2
       exit 2

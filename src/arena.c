@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "shared.h"
 
 #define ARENA_MAGIC 0x4d5041524e413031ull /* "MPARNA01" */
@@ -25,8 +26,8 @@
 _Static_assert(sizeof(mp__arena_hdr) <= MP__OS_ARENA_AT,
                "the header ends before the backend's own space");
 
-mp__arena_hdr *mp__arena;
-uint64_t mp__arena_id;
+_Atomic(mp__arena_hdr *) mp__arena_at;
+_Atomic uint64_t mp__arena_id;
 _Atomic uint64_t mp__arena_usable;
 
 typedef struct block_hdr {
@@ -35,45 +36,72 @@ typedef struct block_hdr {
   uint64_t next;  /* next free block of the class, while free */
 } block_hdr;
 
-static uint64_t random_id(void) {
-  /* Unique enough across live families on one machine: it only has to
-   * keep Windows object names apart. splitmix64 over pid, time, ASLR. */
-  uint64_t x = (uint64_t)mp__os_current_pid() << 32 ^ mp__now_ms() ^
-               (uint64_t)(uintptr_t)&x;
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return MP__ARENA_TAG | (x & ~MP__ARENA_TAG_MASK);
+/* The id names the family: handles of another family's arena are told
+ * apart by it, and on Windows it is part of every kernel object's name,
+ * so it must not be guessable. */
+static int random_id(uint64_t *id) {
+  uint64_t x;
+  int rc = mp__os_random(&x, sizeof x);
+  if (rc == 0)
+    *id = MP__ARENA_TAG | (x & ~MP__ARENA_TAG_MASK);
+  return rc;
+}
+
+/* Makes a mapped arena this process's: id first, pointer, then the bound
+ * the fast path reads (release), so that a thread seeing any of them sees
+ * a whole header. */
+static void publish(const mp__arena_map *m) {
+  mp__arena_hdr *a = m->base;
+  atomic_store_explicit(&mp__arena_id, a->id, memory_order_relaxed);
+  atomic_store_explicit(&mp__arena_at, a, memory_order_release);
+  atomic_store_explicit(&mp__arena_usable, m->usable, memory_order_release);
 }
 
 int mp__arena_ensure(void) {
-  static mp__mutex once = MP__MUTEX_INIT;
-  if (mp__arena)
+  if (mp__arena_get())
     return 0;
-  mp__mutex_lock(&once);
+  mp__local_lock(MP__LOCK_ARENA);
   int rc = 0;
-  if (!mp__arena) {
-    rc = mp__os_arena_create(ARENA_WANTED);
+  if (!mp__arena_get()) {
+    mp__arena_map m;
+    uint64_t id = 0;
+    rc = random_id(&id);
+    if (rc == 0)
+      rc = mp__os_arena_create(ARENA_WANTED, &m);
     if (rc == 0) {
-      mp__arena_hdr *a = mp__arena;
-      a->id = random_id();
+      MP__FAULT("arena.mapped");
+      /* Not yet published: no other thread can see the header half-made. */
+      mp__arena_hdr *a = m.base;
+      a->id = id;
+      a->size = m.size;
+      a->committed = m.usable;
       a->brk = ARENA_HEADER_BYTES;
       a->next_key = 1;
+      /* The id first: Windows names the lock's kernel mutex after it. */
+      atomic_store_explicit(&mp__arena_id, id, memory_order_relaxed);
       rc = mp__rmutex_init(&a->lock, 0, 0);
       a->magic = ARENA_MAGIC;
-      mp__arena_id = a->id;
+      if (rc == 0)
+        publish(&m);
       if (rc == 0)
         rc = mp__inherit_add(MP__INHERIT_ARENA, 0, a->id,
                              mp__os_arena_handle());
     }
   }
-  mp__mutex_unlock(&once);
+  mp__local_unlock(MP__LOCK_ARENA);
+  return rc;
+}
+
+int mp__arena_attach(int64_t handle) {
+  mp__arena_map m;
+  int rc = mp__os_arena_attach(handle, &m);
+  if (rc == 0)
+    publish(&m);
   return rc;
 }
 
 uint64_t mp__arena_new_key(void) {
-  return atomic_fetch_add(&mp__arena->next_key, 1);
+  return atomic_fetch_add(&mp__arena_get()->next_key, 1);
 }
 
 static unsigned class_of(size_t size) {
@@ -84,7 +112,7 @@ static unsigned class_of(size_t size) {
 }
 
 void *mp__arena_ptr_slow(uint64_t off, size_t len) {
-  mp__arena_hdr *a = mp__arena;
+  mp__arena_hdr *a = mp__arena_get();
   /* Past what was ever handed out is nothing a valid handle points at;
    * refusing it here keeps a forged offset from committing (Windows)
    * gigabytes of the reservation. */
@@ -98,7 +126,7 @@ void *mp__arena_ptr_slow(uint64_t off, size_t len) {
 
 /* Lock the arena; a dead holder left the lists consistent (see top). */
 static int lock_arena(void) {
-  int rc = mp__rmutex_lock(&mp__arena->lock, MP_INFINITE);
+  int rc = mp__rmutex_lock(&mp__arena_get()->lock, MP_INFINITE);
   return rc == MP_EOWNERDEAD ? 0 : rc;
 }
 
@@ -106,7 +134,7 @@ int mp__arena_alloc(size_t size, uint64_t *off) {
   int rc = mp__arena_ensure();
   if (rc < 0)
     return rc;
-  mp__arena_hdr *a = mp__arena;
+  mp__arena_hdr *a = mp__arena_get();
   unsigned cls = class_of(size);
   uint64_t bytes = (uint64_t)1 << cls;
   if (cls >= 63 || bytes > a->size)
@@ -151,7 +179,7 @@ int mp__arena_alloc(size_t size, uint64_t *off) {
 }
 
 void mp__arena_free(uint64_t off) {
-  mp__arena_hdr *a = mp__arena;
+  mp__arena_hdr *a = mp__arena_get();
   if (!a || off < ARENA_HEADER_BYTES + BLOCK_HEADER)
     return;
   block_hdr *b = mp__arena_ptr(off - BLOCK_HEADER, BLOCK_HEADER);

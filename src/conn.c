@@ -25,26 +25,23 @@
  * A closed end stays in it as closed_mark, so that a stale copy of its
  * handle reads MP_ECLOSED rather than MP_ENOTSUP. */
 static mp__conn closed_mark;
-static mp__mutex table_mu = MP__MUTEX_INIT;
 static mp__idmap table;
-static int os_ready;
 
-void mp__conn_table_lock(void) { mp__mutex_lock(&table_mu); }
-void mp__conn_table_unlock(void) { mp__mutex_unlock(&table_mu); }
+static void table_lock(void) { mp__local_lock(MP__LOCK_CONNS); }
+static void table_unlock(void) { mp__local_unlock(MP__LOCK_CONNS); }
 
 /* In a forked child only the forking thread exists: operations other
  * threads had in progress will never drop their references, and their
- * locks would never be released. */
-void mp__conn_table_after_fork(void) {
-  mp__mutex fresh = MP__MUTEX_INIT;
-  table_mu = fresh;
+ * send and receive locks (held across blocking calls, so not local
+ * locks) would never be released. */
+void mp__conn_after_fork_child(void) {
   for (size_t i = 0; i < table.cap; i++) {
     mp__conn *c = table.slots[i].value;
     if (!c || c == &closed_mark)
       continue;
     c->refs = 1;
-    c->rd = fresh;
-    c->wr = fresh;
+    mp__mutex_reinit(&c->rd);
+    mp__mutex_reinit(&c->wr);
   }
 }
 
@@ -99,13 +96,9 @@ static void inherit_drop(uint64_t id, int n) {
 }
 
 static int add(mp__conn *c) {
-  mp__conn_table_lock();
-  if (!os_ready) {
-    os_ready = 1;
-    mp__os_conn_init();
-  }
+  table_lock();
   int rc = mp__idmap_set(&table, c->id, c);
-  mp__conn_table_unlock();
+  table_unlock();
   int64_t h[2];
   uint32_t flags[2];
   int n = inherit_parts(c, h, flags), done = 0;
@@ -114,9 +107,9 @@ static int add(mp__conn *c) {
     done++;
   if (rc < 0 && done < n) {
     inherit_drop(c->id, done);
-    mp__conn_table_lock();
+    table_lock();
     mp__idmap_set(&table, c->id, &closed_mark);
-    mp__conn_table_unlock();
+    table_unlock();
   }
   return rc;
 }
@@ -131,7 +124,7 @@ int mp__conn_get(const mp_conn *h, uint32_t need, mp__conn **out) {
   if (!h || !valid_flags(h->_a) || h->_b == 0)
     return MP_EINVAL;
   uint32_t flags = (uint32_t)(h->_a & ~HANDLE_MAGIC_MASK);
-  mp__conn_table_lock();
+  table_lock();
   mp__conn *c = mp__idmap_get(&table, h->_b);
   int rc = 0;
   if (!c)
@@ -151,14 +144,14 @@ int mp__conn_get(const mp_conn *h, uint32_t need, mp__conn **out) {
     c->refs++;
     *out = c;
   }
-  mp__conn_table_unlock();
+  table_unlock();
   return rc;
 }
 
 void mp__conn_put(mp__conn *c) {
-  mp__conn_table_lock();
+  table_lock();
   unsigned left = --c->refs;
-  mp__conn_table_unlock();
+  table_unlock();
   if (left == 0)
     conn_free(c);
 }
@@ -236,11 +229,7 @@ int mp__conn_adopt(const mp__inherit_entry *e) {
   int rc = 0;
   if (flags == 0 || role == 0 || (role & ~flags) != 0)
     rc = MP_EINVAL;
-  mp__conn_table_lock();
-  if (!os_ready) {
-    os_ready = 1;
-    mp__os_conn_init();
-  }
+  table_lock();
   mp__conn *c = NULL;
   if (rc == 0) {
     c = mp__idmap_get(&table, e->id);
@@ -261,7 +250,7 @@ int mp__conn_adopt(const mp__inherit_entry *e) {
     if (role & MP__CONN_WRITE)
       c->os.wr = e->handle;
   }
-  mp__conn_table_unlock();
+  table_unlock();
   if (rc < 0)
     close_raw(&os);
   return rc;
@@ -270,14 +259,14 @@ int mp__conn_adopt(const mp__inherit_entry *e) {
 int mp_conn_close(mp_conn *h) {
   if (!h || !valid_flags(h->_a) || h->_b == 0)
     return MP_EINVAL;
-  mp__conn_table_lock();
+  table_lock();
   mp__conn *c = mp__idmap_get(&table, h->_b);
   int rc = !c ? MP_ENOTSUP : c == &closed_mark ? 0 : 1;
   if (rc == 1 && c->flags != (uint32_t)(h->_a & ~HANDLE_MAGIC_MASK))
     rc = MP_EINVAL;
   if (rc == 1)
     mp__idmap_set(&table, c->id, &closed_mark);
-  mp__conn_table_unlock();
+  table_unlock();
   if (rc != 1)
     return rc;
   int64_t hs[2];

@@ -87,12 +87,6 @@ int mp__os_conn_write(mp__conn *c, const void *hdr, size_t hlen,
 void mp__os_conn_adopt(int64_t h);
 /* Closes every handle of c->os (each distinct one once). */
 void mp__os_conn_close(mp__conn *c);
-/* Called once before the first end exists (POSIX: fork handlers). */
-void mp__os_conn_init(void);
-/* POSIX fork handlers use these on the table. */
-void mp__conn_table_lock(void);
-void mp__conn_table_unlock(void);
-void mp__conn_table_after_fork(void);
 
 #ifdef _WIN32
 /* An overlapped read into dst, for waits on many ends at once; finish

@@ -1,7 +1,14 @@
-/* Deadlines for the timed waits of semaphores, events, conditions and
- * barriers. A wait word may wake spuriously and a caller then sleeps
- * again; turning the timeout into a point on the monotonic clock once
- * keeps the total wait at the timeout however often that happens. */
+/* The two timing policies of the library, each in this one place:
+ *
+ *  - how a deadline is computed: a timeout becomes a point on the
+ *    monotonic clock once, at the start of the call, so that a wait that
+ *    wakes spuriously and sleeps again still ends at the timeout;
+ *  - how long a sleeper may sleep before it looks again: every wake in
+ *    the library follows the publication of the state it announces, and
+ *    the process that published can be killed between the two. No sleep
+ *    that only another process can end lasts longer than
+ *    MP__LOOK_AGAIN_MS, whatever the caller's timeout, so a wake lost that
+ *    way costs at most that long. */
 #ifndef MPROC_DEADLINE_H
 #define MPROC_DEADLINE_H
 
@@ -32,6 +39,26 @@ static inline int mp__deadline_left(const mp__deadline *d) {
     return 0;
   uint64_t left = d->at - now;
   return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* The longest a sleeper sleeps before it looks at the state again. */
+#define MP__LOOK_AGAIN_MS 64
+
+/* A sleep of at most MP__LOOK_AGAIN_MS out of timeout_ms (MP_INFINITE or
+ * >= 0): what a single sleep on another process's wake may last. */
+static inline int mp__nap_cap(int timeout_ms) {
+  return timeout_ms < 0 || timeout_ms > MP__LOOK_AGAIN_MS ? MP__LOOK_AGAIN_MS
+                                                           : timeout_ms;
+}
+
+/* For a sleeper that also probes something costly between sleeps (the
+ * POSIX lock asks whether its owner lives): naps of 1 ms doubling up to
+ * MP__LOOK_AGAIN_MS, never past the deadline. *nap starts at 0. Returns
+ * the next nap in ms, 0 once the deadline has passed. */
+static inline int mp__deadline_nap(const mp__deadline *d, int *nap) {
+  int left = mp__deadline_left(d);
+  *nap = *nap <= 0 ? 1 : *nap >= MP__LOOK_AGAIN_MS ? MP__LOOK_AGAIN_MS : *nap * 2;
+  return left >= 0 && left < *nap ? left : *nap;
 }
 
 #endif

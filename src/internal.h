@@ -56,6 +56,7 @@ struct mp_process {
   mp_pid pid;
   int exitcode;
   mp__os_proc os;
+  int finishing;                       /* the at-exit wait took it */
   struct mp_process *prev, *next;      /* registry of started children */
 };
 
@@ -104,10 +105,40 @@ typedef struct mp__start_data {
 /* ---- error.c ---- */
 int mp__os_error(int os_error);           /* stores it, returns MP_ESYS */
 
+/* ---- atfork.c: process-local state across fork, the one policy ----
+ * Every private lock of the library is a local lock: held only for a few
+ * steps that never block, taken by every fork's prepare step in the order
+ * below (code holding two takes them in this order too), re-made in the
+ * child. See atfork.c. */
+#define MP__LOCAL_LOCKS(XX)                                                    \
+  XX(MP__LOCK_ARENA)    /* arena.c: creating the arena */                     \
+  XX(MP__LOCK_REGISTRY) /* process.c: started children, the name counter */   \
+  XX(MP__LOCK_INHERIT)  /* inherit.c: handles spawned children inherit */     \
+  XX(MP__LOCK_CONNS)    /* conn.c: the pipe ends this process holds */        \
+  XX(MP__LOCK_QUEUES)   /* queue.c: queues closed in this process */          \
+  XX(MP__LOCK_OS)       /* the backend's own (Windows: named objects, job) */
+
+typedef enum {
+#define MP__LOCAL_ENUM(id) id,
+  MP__LOCAL_LOCKS(MP__LOCAL_ENUM)
+#undef MP__LOCAL_ENUM
+  MP__LOCK_COUNT
+} mp__local_lock_id;
+
+void mp__local_lock(mp__local_lock_id id);
+void mp__local_unlock(mp__local_lock_id id);
+/* The three steps of every fork, registered by the backend (POSIX:
+ * pthread_atfork, before main; Windows has no fork). */
+void mp__fork_prepare(void);
+void mp__fork_parent(void);
+void mp__fork_child(void);
+/* The child hooks mp__fork_child runs, one per module with state to mend. */
+void mp__registry_reset_in_child(void);  /* process.c: siblings aren't ours */
+void mp__conn_after_fork_child(void);    /* conn.c */
+void mp__queue_after_fork_child(void);   /* queue.c */
+void mp__os_after_fork_child(void);      /* the backend */
+
 /* ---- process.c ---- */
-void mp__registry_lock(void);
-void mp__registry_unlock(void);
-void mp__registry_reset_in_child(void);  /* after fork: siblings aren't ours */
 void mp__ensure_atexit(void);
 void mp__finish_children(void);           /* the at-exit policy */
 /* Runs a child's target and leaves: finishes its own children, flushes
@@ -137,11 +168,17 @@ uint64_t mp__now_ms(void);                 /* monotonic */
 void mp__sleep_ms(unsigned ms);
 void mp__mutex_lock(mp__mutex *m);
 void mp__mutex_unlock(mp__mutex *m);
+void mp__mutex_reinit(mp__mutex *m);       /* to the unlocked initial state */
+/* len bytes from the OS's cryptographic random source; 0 or MP_ESYS. */
+int mp__os_random(void *buf, size_t len);
 mp_pid mp__os_current_pid(void);
 mp_pid mp__os_parent_pid(void);
 int mp__os_cpu_count(void);
 int mp__os_last_error(void);               /* errno / GetLastError() now */
 void mp__exit_now(int code);               /* no atexit handlers */
+/* Ends this process at once, as SIGKILL would (Windows: with the code that
+ * reads as -9). For fault points (fault.h). */
+void mp__os_die_now(void);
 /* Copies the value of an environment variable; 0 if set. */
 int mp__getenv(const char *name, char *buf, size_t cap);
 void mp__unsetenv(const char *name);

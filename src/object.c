@@ -19,7 +19,7 @@ int mp__obj_create(uint32_t type, size_t size, mp__handle *h, void **obj) {
   uint64_t id = mp__arena_new_key();
   /* Published last: until then no handle can match it. */
   atomic_store(&o->id, id);
-  h->arena = mp__arena->id;
+  h->arena = mp__arena_get()->id;
   h->off = off;
   h->id = id;
   if (obj)

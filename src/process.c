@@ -10,25 +10,24 @@
 
 mp__self_t mp__self = {"MainProcess", "", 0, 0, 0, 0, 0};
 
-static mp__mutex registry_mutex = MP__MUTEX_INIT;
 static mp_process *registry; /* started, not yet freed */
 static int atexit_registered;
 
-void mp__registry_lock(void) { mp__mutex_lock(&registry_mutex); }
-void mp__registry_unlock(void) { mp__mutex_unlock(&registry_mutex); }
+static void registry_lock(void) { mp__local_lock(MP__LOCK_REGISTRY); }
+static void registry_unlock(void) { mp__local_unlock(MP__LOCK_REGISTRY); }
 
 static void registry_add(mp_process *p) {
-  mp__registry_lock();
+  registry_lock();
   p->prev = NULL;
   p->next = registry;
   if (registry)
     registry->prev = p;
   registry = p;
-  mp__registry_unlock();
+  registry_unlock();
 }
 
 static void registry_remove(mp_process *p) {
-  mp__registry_lock();
+  registry_lock();
   if (p->prev)
     p->prev->next = p->next;
   else if (registry == p)
@@ -36,7 +35,7 @@ static void registry_remove(mp_process *p) {
   if (p->next)
     p->next->prev = p->prev;
   p->prev = p->next = NULL;
-  mp__registry_unlock();
+  registry_unlock();
 }
 
 /* A forked child inherits its parent's list; those processes are its
@@ -57,23 +56,36 @@ void mp__ensure_atexit(void) {
   }
 }
 
+/* The first started child not yet waited for at exit, or NULL. The
+ * registry lock is a local lock (never held while blocking), so the waits
+ * below happen outside it, one child at a time. */
+static mp_process *next_to_finish(void) {
+  registry_lock();
+  mp_process *p = registry;
+  while (p && (p->state != MP__STARTED || p->finishing))
+    p = p->next;
+  if (p)
+    p->finishing = 1;
+  registry_unlock();
+  return p;
+}
+
 /* Python's policy at interpreter exit: terminate daemonic children, then
  * join everything. A daemon that ignores SIGTERM would hang the exit, so
  * it gets a second before it is killed. */
 void mp__finish_children(void) {
-  mp__registry_lock();
+  registry_lock();
   for (mp_process *p = registry; p; p = p->next)
     if (p->state == MP__STARTED && p->daemon)
       mp__os_signal(p, 0);
-  for (mp_process *p = registry; p; p = p->next) {
-    if (p->state != MP__STARTED)
-      continue;
+  registry_unlock();
+  mp_process *p;
+  while ((p = next_to_finish()) != NULL) {
     if (p->daemon && mp__os_wait(p, 1000) == MP_ETIMEDOUT)
       mp__os_signal(p, 1);
     if (mp__os_wait(p, MP_INFINITE) == 0)
       p->state = MP__EXITED;
   }
-  mp__registry_unlock();
 }
 
 void mp__child_run_and_exit(mp_target target, void *arg) {
@@ -113,9 +125,9 @@ int mp_process_create(mp_process **out, mp_target target, const void *arg,
   p->method = o.method;
   mp__os_proc_init(&p->os);
 
-  mp__registry_lock();
+  registry_lock();
   unsigned n = ++mp__self.counter;
-  mp__registry_unlock();
+  registry_unlock();
   /* Deep nesting may cut the identity short; names stay unique enough
    * to read, and nothing else depends on it. */
   char identity[sizeof mp__self.identity + 16];
@@ -166,7 +178,9 @@ static int start_spawn(mp_process *p) {
   rc = mp__inherit_snapshot(&d.inherit, &d.n_inherit);
   if (rc == 0)
     rc = mp__os_spawn(p, &d);
-  mp__start_data_clear(&d);
+  mp__inherit_release(d.inherit, d.n_inherit);
+  d.inherit = NULL;
+  d.n_inherit = 0;
   return rc;
 }
 

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadline.h"
 #include "idmap.h"
 #include "shared.h"
 
@@ -133,18 +134,6 @@ static int lock_side(mp__rmutex *m, int timeout_ms, int *dead) {
   return rc == MP_EOWNERDEAD ? 0 : rc;
 }
 
-static uint64_t deadline_of(int timeout_ms) {
-  return timeout_ms < 0 ? 0 : mp__now_ms() + (uint64_t)timeout_ms;
-}
-
-/* Milliseconds left: -1 for "forever", 0 once the deadline passed. */
-static int remaining(int timeout_ms, uint64_t deadline) {
-  if (timeout_ms < 0)
-    return MP_INFINITE;
-  uint64_t now = mp__now_ms();
-  return now >= deadline ? 0 : (int)(deadline - now);
-}
-
 static void bump(mp__waitword *w) {
   atomic_fetch_add(&w->value, 1);
   mp__waitword_wake(w, UINT32_MAX);
@@ -161,46 +150,40 @@ static int lookup(mp_queue *h, queue_obj **q) {
 
 /* ---- Closed in this process ---- *
  * Python's close() is per process, and a forked child starts with the
- * queue open again (Queue._after_fork): the set remembers whose it is. */
+ * queue open again (Queue._after_fork): the fork policy empties the set
+ * in a child (mp__queue_after_fork_child). */
 
-static mp__mutex closed_lock = MP__MUTEX_INIT;
 static mp__idmap closed_ids; /* id -> CLOSED */
 static _Atomic size_t closed_any; /* fast path for put: usually 0 */
-static mp_pid closed_pid;
 #define CLOSED ((void *)&closed_ids)
 
-static void closed_forget_if_forked(void) {
-  if (closed_ids.used && closed_pid != mp__os_current_pid()) {
-    mp__idmap_clear(&closed_ids);
-    atomic_store(&closed_any, 0);
-  }
+void mp__queue_after_fork_child(void) {
+  mp__idmap_clear(&closed_ids);
+  atomic_store(&closed_any, 0);
 }
 
 static int is_closed(uint64_t id) {
   if (atomic_load_explicit(&closed_any, memory_order_relaxed) == 0)
     return 0;
-  mp__mutex_lock(&closed_lock);
-  closed_forget_if_forked();
+  mp__local_lock(MP__LOCK_QUEUES);
   int found = mp__idmap_get(&closed_ids, id) != NULL;
-  mp__mutex_unlock(&closed_lock);
+  mp__local_unlock(MP__LOCK_QUEUES);
   return found;
 }
 
 static int mark_closed(uint64_t id) {
-  mp__mutex_lock(&closed_lock);
-  closed_forget_if_forked();
+  mp__local_lock(MP__LOCK_QUEUES);
   int rc = mp__idmap_set(&closed_ids, id, CLOSED);
-  closed_pid = mp__os_current_pid();
   atomic_store(&closed_any, closed_ids.used);
-  mp__mutex_unlock(&closed_lock);
+  mp__local_unlock(MP__LOCK_QUEUES);
   return rc;
 }
 
 static void unmark_closed(uint64_t id) {
-  mp__mutex_lock(&closed_lock);
+  mp__local_lock(MP__LOCK_QUEUES);
   mp__idmap_remove(&closed_ids, id);
   atomic_store(&closed_any, closed_ids.used);
-  mp__mutex_unlock(&closed_lock);
+  mp__local_unlock(MP__LOCK_QUEUES);
 }
 
 /* ---- Chunks ---- */
@@ -317,13 +300,13 @@ static void spin_for_space(queue_obj *q, uint64_t gets_seen) {
 
 static int put_obj(queue_obj *q, const void *data, size_t len,
                    uint64_t big_off, int timeout_ms) {
-  uint64_t deadline = deadline_of(timeout_ms);
+  mp__deadline deadline = mp__deadline_in(timeout_ms);
   int spun = 0;
   for (;;) {
     /* Read before checking for room: a get after the check bumps it. */
     uint32_t seen = atomic_load(&q->space.value);
     uint64_t gets_seen = atomic_load(&q->gets);
-    int left = remaining(timeout_ms, deadline);
+    int left = mp__deadline_left(&deadline);
     /* Holders only copy at most INLINE_MAX bytes: wait a little for them
      * even when the caller does not want to block on a full queue. */
     int dead, rc = lock_side(&q->put_lock, left >= 0 && left < 100 ? 100 : left,
@@ -348,7 +331,7 @@ static int put_obj(queue_obj *q, const void *data, size_t len,
       spun = 1;
       continue;
     }
-    if ((left = remaining(timeout_ms, deadline)) == 0)
+    if ((left = mp__deadline_left(&deadline)) == 0)
       return MP_EFULL;
     rc = mp__waitword_wait(&q->space, seen, left);
     if (rc < 0 && rc != MP_ETIMEDOUT)
@@ -424,12 +407,12 @@ static void spin_for_item(queue_obj *q) {
 
 static int get_obj(queue_obj *q, void *buf, size_t cap, size_t *len,
                    int timeout_ms) {
-  uint64_t deadline = deadline_of(timeout_ms);
+  mp__deadline deadline = mp__deadline_in(timeout_ms);
   for (;;) {
     uint32_t seen = atomic_load(&q->items.value);
     if (timeout_ms != 0)
       spin_for_item(q);
-    int dead, rc = lock_side(&q->get_lock, remaining(timeout_ms, deadline),
+    int dead, rc = lock_side(&q->get_lock, mp__deadline_left(&deadline),
                              &dead);
     if (rc == MP_ETIMEDOUT)
       return MP_EEMPTY;
@@ -449,7 +432,7 @@ static int get_obj(queue_obj *q, void *buf, size_t cap, size_t *len,
     }
     if (rc < 0)
       return rc;
-    int left = remaining(timeout_ms, deadline);
+    int left = mp__deadline_left(&deadline);
     if (left == 0)
       return MP_EEMPTY;
     rc = mp__waitword_wait(&q->items, seen, left);
@@ -687,7 +670,7 @@ int mp_queue_join(mp_queue *handle, int timeout_ms) {
   int rc = lookup_joinable(handle, &q);
   if (rc < 0)
     return rc;
-  uint64_t deadline = deadline_of(timeout_ms);
+  mp__deadline deadline = mp__deadline_in(timeout_ms);
   for (;;) {
     uint32_t seen = atomic_load(&q->done.value);
     uint64_t puts;
@@ -695,7 +678,7 @@ int mp_queue_join(mp_queue *handle, int timeout_ms) {
       return rc;
     if (atomic_load(&q->tasks_done) >= puts)
       return 0;
-    int left = remaining(timeout_ms, deadline);
+    int left = mp__deadline_left(&deadline);
     if (left == 0)
       return MP_ETIMEDOUT;
     rc = mp__waitword_wait(&q->done, seen, left);

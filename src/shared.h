@@ -80,14 +80,21 @@ typedef struct mp__arena_hdr {
   mp__rmutex lock;             /* guards brk and the free lists */
 } mp__arena_hdr;
 
-/* The arena of this process: mapped, or NULL if the family has none yet. */
-extern mp__arena_hdr *mp__arena;
-/* Its id, or 0: a copy of mp__arena->id that saves a dependent load in
+/* The arena of this process: published (release) only once its header is
+ * whole, so a thread that sees it sees a usable arena. NULL if the family
+ * has none yet. Read it through mp__arena_get(). */
+extern _Atomic(mp__arena_hdr *) mp__arena_at;
+static inline mp__arena_hdr *mp__arena_get(void) {
+  return atomic_load_explicit(&mp__arena_at, memory_order_acquire);
+}
+/* Its id, or 0: a copy of the header's id that saves a dependent load in
  * every handle check. */
-extern uint64_t mp__arena_id;
+extern _Atomic uint64_t mp__arena_id;
 
 /* Creates or confirms the arena. */
 int mp__arena_ensure(void);
+/* In a spawned child: maps and publishes the family's arena. */
+int mp__arena_attach(int64_t handle);
 /* A block of at least size bytes, 16-aligned, zero-filled; its offset. */
 int mp__arena_alloc(size_t size, uint64_t *off);
 void mp__arena_free(uint64_t off);
@@ -103,19 +110,25 @@ extern _Atomic uint64_t mp__arena_usable;
  * here, and a Lock round trip is only a few nanoseconds more. */
 void *mp__arena_ptr_slow(uint64_t off, size_t len);
 static inline void *mp__arena_ptr(uint64_t off, size_t len) {
-  uint64_t usable = atomic_load_explicit(&mp__arena_usable, memory_order_relaxed);
+  uint64_t usable = atomic_load_explicit(&mp__arena_usable, memory_order_acquire);
   if (off >= MP__ARENA_HEADER_BYTES && off <= usable && len <= usable - off)
-    return (char *)mp__arena + off;
+    return (char *)mp__arena_get() + off;
   return mp__arena_ptr_slow(off, len);
 }
 uint64_t mp__arena_new_key(void);
 
-/* Backend: create the OS segment and map it (sets mp__arena). */
-int mp__os_arena_create(uint64_t size_wanted);
+/* What a backend mapped: arena.c fills the header and publishes it. */
+typedef struct mp__arena_map {
+  void *base;
+  uint64_t size;   /* bytes reserved */
+  uint64_t usable; /* bytes touchable at once (Windows: committed) */
+} mp__arena_map;
+/* Backend: create the OS segment and map it. */
+int mp__os_arena_create(uint64_t size_wanted, mp__arena_map *m);
 /* Backend: the segment's fd or HANDLE, for the inherit table. */
 int64_t mp__os_arena_handle(void);
 /* Backend: map an inherited segment (kind MP__INHERIT_ARENA). */
-int mp__os_arena_attach(int64_t handle);
+int mp__os_arena_attach(int64_t handle, mp__arena_map *m);
 /* Backend: make [0, upto) usable in this process (Windows commit). */
 int mp__os_arena_commit(uint64_t upto);
 /* Backend: give back the memory of a freed block's pages (Linux). */
@@ -156,7 +169,7 @@ static inline int mp__obj_lookup(const void *handle, uint32_t type, void **obj) 
   const mp__handle *h = (const mp__handle *)handle;
   if ((h->arena & MP__ARENA_TAG_MASK) != MP__ARENA_TAG || h->id == 0)
     return MP_EINVAL;
-  if (h->arena != mp__arena_id)
+  if (h->arena != atomic_load_explicit(&mp__arena_id, memory_order_relaxed))
     return MP_ENOTSUP;
   if (h->off % 16 != 0)
     return MP_EINVAL;
@@ -183,8 +196,14 @@ int mp__obj_free(void *handle, uint32_t type, const uint64_t *keys,
  * its guard re-registers them before the target runs. */
 int mp__inherit_add(uint32_t kind, uint32_t flags, uint64_t id, int64_t handle);
 void mp__inherit_remove(uint64_t id);
-/* A snapshot for a spawn; free() it. */
+/* A snapshot for a spawn, each entry with its own duplicate of the OS
+ * handle; mp__inherit_release closes the duplicates and frees it. */
 int mp__inherit_snapshot(mp__inherit_entry **out, size_t *n);
+void mp__inherit_release(mp__inherit_entry *e, size_t n);
+/* Backend: a private (close-on-exec, not inheritable) duplicate of an OS
+ * handle of this process, and closing one. */
+int mp__os_handle_dup(int64_t h, int64_t *out);
+void mp__os_handle_close(int64_t h);
 /* In a spawned child: adopt the entries its parent passed. */
 int mp__inherit_adopt(const mp__inherit_entry *e, size_t n);
 /* The pipe layer (conn.c): registers an end inherited by a spawned child

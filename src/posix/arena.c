@@ -37,17 +37,19 @@ static int anonymous_fd(void) {
   return -1;
 }
 
-static int map_fd(int fd, uint64_t size) {
+static int map_fd(int fd, uint64_t size, mp__arena_map *m) {
   void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_NORESERVE, fd, 0);
   if (p == MAP_FAILED)
     return mp__os_error(errno);
-  mp__arena = p;
+  m->base = p;
+  m->size = size;
+  m->usable = size; /* shared file pages appear on first touch */
   arena_fd = fd;
   return 0;
 }
 
-int mp__os_arena_create(uint64_t size_wanted) {
+int mp__os_arena_create(uint64_t size_wanted, mp__arena_map *m) {
   int fd = anonymous_fd();
   if (fd < 0)
     return mp__os_error(errno);
@@ -55,27 +57,21 @@ int mp__os_arena_create(uint64_t size_wanted) {
   for (uint64_t size = size_wanted; size >= (64ull << 20); size /= 4) {
     if (ftruncate(fd, (off_t)size) != 0)
       continue;
-    if (map_fd(fd, size) == 0) {
-      mp__arena->size = size;
-      atomic_store(&mp__arena_usable, size);
+    if (map_fd(fd, size, m) == 0)
       return 0;
-    }
   }
   int rc = mp__os_error(errno);
   close(fd);
   return rc;
 }
 
-int mp__os_arena_attach(int64_t handle) {
+int mp__os_arena_attach(int64_t handle, mp__arena_map *m) {
   int fd = (int)handle;
   struct stat st;
   if (fstat(fd, &st) != 0)
     return mp__os_error(errno);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
-  int rc = map_fd(fd, (uint64_t)st.st_size);
-  if (rc == 0)
-    atomic_store(&mp__arena_usable, (uint64_t)st.st_size);
-  return rc;
+  return map_fd(fd, (uint64_t)st.st_size, m);
 }
 
 int64_t mp__os_arena_handle(void) { return arena_fd; }

@@ -207,12 +207,3 @@ void mp__os_conn_close(mp__conn *c) {
     close((int)c->os.wr);
   c->os.rd = c->os.wr = -1;
 }
-
-/* The table's lock must not be held by a thread that does not exist in
- * the child. */
-static void child_after_fork(void) { mp__conn_table_after_fork(); }
-
-void mp__os_conn_init(void) {
-  /* Called with the table locked, once: hold it across every fork. */
-  pthread_atfork(mp__conn_table_lock, mp__conn_table_unlock, child_after_fork);
-}

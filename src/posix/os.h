@@ -38,6 +38,8 @@ static inline uint32_t mp__owner_self(void) {
 }
 /* 1 if the thread a token names exited, or its process died. */
 int mp__owner_dead(uint32_t token);
+/* After fork, in the child: the thread has no token yet. */
+void mp__owner_forget_in_child(void);
 
 /* Where in the arena the owner table lives: after the arena header, before
  * the first block (see MP__ARENA_HEADER_BYTES in shared.h). */

@@ -55,7 +55,7 @@ static pthread_key_t exit_key;
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
 static owner_table *table(void) {
-  return (owner_table *)((char *)mp__arena + MP__OS_ARENA_AT);
+  return (owner_table *)((char *)mp__arena_get() + MP__OS_ARENA_AT);
 }
 
 static owner_slot *slot(uint32_t idx) {
@@ -81,13 +81,10 @@ static void on_thread_exit(void *unused) {
 }
 
 /* A forked child's thread is not the thread that holds the parent's
- * slot, so it needs its own. */
-static void forget_in_child(void) { mp__owner_token = 0; }
+ * slot, so it needs its own (called by the fork policy, atfork.c). */
+void mp__owner_forget_in_child(void) { mp__owner_token = 0; }
 
-static void setup(void) {
-  pthread_key_create(&exit_key, on_thread_exit);
-  pthread_atfork(NULL, NULL, forget_in_child);
-}
+static void setup(void) { pthread_key_create(&exit_key, on_thread_exit); }
 
 static uint32_t take_fresh(owner_table *t) {
   uint32_t n = atomic_load(&t->fresh);

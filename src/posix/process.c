@@ -47,9 +47,8 @@ int mp__os_fork(mp_process *p) {
     return mp__os_error(errno);
   mp_pid parent = (mp_pid)getpid();
 
-  /* Held across fork so that no other thread leaves it locked in the
-   * child, where that thread does not exist to unlock it. */
-  mp__registry_lock();
+  /* The library's own state is made whole in the child by the fork
+   * handlers (atfork.c), which every fork runs. */
   pid_t pid = fork();
   if (pid == 0) {
     close(sentinel[0]);
@@ -57,8 +56,6 @@ int mp__os_fork(mp_process *p) {
     if (mp__posix_own_sentinel >= 0)
       close(mp__posix_own_sentinel);
     mp__posix_own_sentinel = sentinel[1];
-    mp__registry_reset_in_child();
-    mp__registry_unlock();
     snprintf(mp__self.name, sizeof mp__self.name, "%s", p->name);
     snprintf(mp__self.identity, sizeof mp__self.identity, "%s", p->identity);
     mp__self.counter = 0;
@@ -70,7 +67,6 @@ int mp__os_fork(mp_process *p) {
     mp__child_run_and_exit(p->target, p->arg);
   }
   int saved = errno;
-  mp__registry_unlock();
   close(sentinel[1]);
   if (pid < 0) {
     close(sentinel[0]);

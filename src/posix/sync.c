@@ -29,12 +29,14 @@ static int futex_wait(_Atomic uint32_t *word, uint32_t expected,
   return errno == EAGAIN || errno == EINTR ? 0 : mp__os_error(errno);
 }
 
+/* Never longer than one nap (deadline.h): the waker may have died between
+ * its change and its wake, and callers look at their state again anyway. */
 int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
   atomic_fetch_add(&w->waiters, 1);
   atomic_store(&w->woken, 0);
   int rc = 0;
   if (atomic_load(&w->value) == expected)
-    rc = futex_wait(&w->value, expected, timeout_ms);
+    rc = futex_wait(&w->value, expected, mp__nap_cap(timeout_ms));
   atomic_fetch_sub(&w->waiters, 1);
   return rc;
 }
@@ -56,12 +58,10 @@ void mp__os_forget_key(uint64_t key) { (void)key; }
 /* ---- The robust mutex: a futex word with the owner's token ----
  * The uncontended acquire and release are one atomic operation each. A
  * waiter spins briefly (holders usually leave within microseconds), then
- * sleeps in slices: the kernel wakes nobody when an owner dies, so after
- * each slice the waiter asks whether the owner still lives. */
+ * sleeps in naps (deadline.h): the kernel wakes nobody when an owner dies,
+ * so after each nap the waiter asks whether the owner still lives. */
 #define WAITERS MP__OWNER_WAITERS
 #define SPIN 200
-#define FIRST_SLICE_MS 1
-#define LAST_SLICE_MS 64
 
 int mp__rmutex_init(mp__rmutex *m, uint64_t key, int recursive) {
   (void)key;
@@ -81,7 +81,7 @@ static int relock(mp__rmutex *m) {
 static int lock_slow(mp__rmutex *m, uint32_t self, int timeout_ms) {
   mp__deadline d = mp__deadline_in(timeout_ms);
   int spins = timeout_ms == 0 ? SPIN : 0;
-  int slept = 0, probe = 1, slice = FIRST_SLICE_MS;
+  int slept = 0, probe = 1, nap = 0;
   for (;;) {
     uint32_t v = atomic_load(&m->word);
     if (v == 0) {
@@ -109,16 +109,19 @@ static int lock_slow(mp__rmutex *m, uint32_t self, int timeout_ms) {
       continue;
     }
     probe = 0;
-    int left = mp__deadline_left(&d);
-    if (left == 0)
+    if (mp__deadline_left(&d) == 0) {
+      /* The wake a release gave the next owner may have come to us, who
+       * now leave without taking the lock: pass it on, or the sleepers
+       * left behind lie there until their naps end. */
+      if (slept)
+        syscall(SYS_futex, &m->word, FUTEX_WAKE, 1, NULL, NULL, 0);
       return MP_ETIMEDOUT;
+    }
     if (!(v & WAITERS) &&
         !atomic_compare_exchange_weak(&m->word, &v, v | WAITERS))
       continue;
-    futex_wait(&m->word, v | WAITERS, left < 0 || left > slice ? slice : left);
+    futex_wait(&m->word, v | WAITERS, mp__deadline_nap(&d, &nap));
     slept = probe = 1;
-    if (slice < LAST_SLICE_MS)
-      slice *= 2;
   }
 }
 

@@ -1,10 +1,13 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "shared.h"
 
 uint64_t mp__now_ms(void) {
   struct timespec ts;
@@ -20,6 +23,42 @@ void mp__sleep_ms(unsigned ms) {
 
 void mp__mutex_lock(mp__mutex *m) { pthread_mutex_lock(m); }
 void mp__mutex_unlock(mp__mutex *m) { pthread_mutex_unlock(m); }
+void mp__mutex_reinit(mp__mutex *m) {
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  *m = fresh;
+}
+
+/* Before main, so that no fork (the program's own included) can come
+ * before the handlers: see atfork.c. */
+__attribute__((constructor)) static void register_fork_handlers(void) {
+  pthread_atfork(mp__fork_prepare, mp__fork_parent, mp__fork_child);
+}
+
+void mp__os_after_fork_child(void) { mp__owner_forget_in_child(); }
+
+int mp__os_handle_dup(int64_t h, int64_t *out) {
+  int fd = fcntl((int)h, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0)
+    return mp__os_error(errno);
+  *out = fd;
+  return 0;
+}
+
+void mp__os_handle_close(int64_t h) { close((int)h); }
+
+int mp__os_random(void *buf, size_t len) {
+  unsigned char *p = buf;
+  while (len > 0) {
+    /* getentropy: at most 256 bytes a call; in glibc >= 2.25, musl, the
+     * BSDs and macOS, and never short of entropy once the system booted. */
+    size_t n = len > 256 ? 256 : len;
+    if (getentropy(p, n) != 0)
+      return mp__os_error(errno);
+    p += n;
+    len -= n;
+  }
+  return 0;
+}
 
 mp_pid mp__os_current_pid(void) { return (mp_pid)getpid(); }
 mp_pid mp__os_parent_pid(void) { return (mp_pid)getppid(); }
@@ -32,6 +71,11 @@ int mp__os_cpu_count(void) {
 int mp__os_last_error(void) { return errno; }
 
 void mp__exit_now(int code) { _exit(code); }
+
+void mp__os_die_now(void) {
+  kill(getpid(), SIGKILL);
+  _exit(137); /* not reached */
+}
 
 int mp__getenv(const char *name, char *buf, size_t cap) {
   const char *v = getenv(name);

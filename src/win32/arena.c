@@ -7,7 +7,7 @@
 
 static HANDLE section;
 
-static int map_section(HANDLE h) {
+static int map_section(HANDLE h, uint64_t size, mp__arena_map *m) {
   void *view = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
   if (!view)
     return mp__os_error((int)GetLastError());
@@ -17,31 +17,37 @@ static int map_section(HANDLE h) {
     UnmapViewOfFile(view);
     return rc;
   }
+  /* The size of the view as the OS mapped it, not as the header (written
+   * by another process) says. */
+  MEMORY_BASIC_INFORMATION info;
+  uint64_t mapped = 0;
+  for (char *p = view; VirtualQuery(p, &info, sizeof info) != 0 &&
+                       info.AllocationBase == view;
+       p += info.RegionSize)
+    mapped += info.RegionSize;
   section = h;
-  mp__arena_usable = 65536;
-  mp__arena = view;
+  m->base = view;
+  m->size = size && size < mapped ? size : mapped;
+  m->usable = 65536;
   return 0;
 }
 
-int mp__os_arena_create(uint64_t size_wanted) {
+int mp__os_arena_create(uint64_t size_wanted, mp__arena_map *m) {
   for (uint64_t size = size_wanted; size >= (64ull << 20); size /= 4) {
     HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL,
                                   PAGE_READWRITE | SEC_RESERVE,
                                   (DWORD)(size >> 32), (DWORD)size, NULL);
     if (!h)
       continue;
-    if (map_section(h) == 0) {
-      mp__arena->size = size;
-      mp__arena->committed = 65536;
+    if (map_section(h, size, m) == 0)
       return 0;
-    }
     CloseHandle(h);
   }
   return mp__os_error((int)GetLastError());
 }
 
-int mp__os_arena_attach(int64_t handle) {
-  return map_section((HANDLE)(intptr_t)handle);
+int mp__os_arena_attach(int64_t handle, mp__arena_map *m) {
+  return map_section((HANDLE)(intptr_t)handle, 0, m);
 }
 
 int64_t mp__os_arena_handle(void) { return (int64_t)(intptr_t)section; }
@@ -51,20 +57,20 @@ int mp__os_arena_commit(uint64_t upto) {
     return 0;
   /* Commit in 1 MiB steps past what was asked, and at least as far as
    * the family has, so that the next few calls take the fast path. */
-  uint64_t family = atomic_load(&mp__arena->committed);
+  uint64_t family = atomic_load(&mp__arena_get()->committed);
   uint64_t target = (upto + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
   if (target < family)
     target = family;
-  if (target > mp__arena->size)
-    target = mp__arena->size;
+  if (target > mp__arena_get()->size)
+    target = mp__arena_get()->size;
   if (upto > target)
     return MP_ENOMEM;
-  if (!VirtualAlloc(mp__arena, (SIZE_T)target, MEM_COMMIT, PAGE_READWRITE))
+  if (!VirtualAlloc(mp__arena_get(), (SIZE_T)target, MEM_COMMIT, PAGE_READWRITE))
     return mp__os_error((int)GetLastError());
   atomic_store(&mp__arena_usable, target);
   uint64_t seen = family;
   while (seen < target &&
-         !atomic_compare_exchange_weak(&mp__arena->committed, &seen, target)) {
+         !atomic_compare_exchange_weak(&mp__arena_get()->committed, &seen, target)) {
   }
   return 0;
 }

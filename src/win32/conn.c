@@ -227,4 +227,3 @@ void mp__os_conn_close(mp__conn *c) {
   }
 }
 
-void mp__os_conn_init(void) {}

@@ -8,7 +8,6 @@
 #include "idmap.h"
 #include "shared.h"
 
-static mp__mutex lock = MP__MUTEX_INIT;
 static mp__idmap cache; /* name_id(key, kind) -> HANDLE */
 static const char kinds[] = {'w', 'm'}; /* wait word, robust mutex */
 
@@ -21,7 +20,7 @@ static uint64_t name_id(uint64_t key, char kind) {
 static HANDLE create(uint64_t key, char kind) {
   wchar_t name[96];
   swprintf(name, sizeof name / sizeof name[0], L"Local\\mproc-%016llx-%llx-%c",
-           (unsigned long long)mp__arena->id, (unsigned long long)key, kind);
+           (unsigned long long)atomic_load(&mp__arena_id), (unsigned long long)key, kind);
   HANDLE h = NULL;
   if (kind == 'm')
     h = CreateMutexW(NULL, FALSE, name);
@@ -34,21 +33,21 @@ static HANDLE create(uint64_t key, char kind) {
 
 /* The handle for (key, kind), opening or creating the named object. */
 HANDLE mp__win_named(uint64_t key, char kind) {
-  mp__mutex_lock(&lock);
+  mp__local_lock(MP__LOCK_OS);
   HANDLE h = mp__idmap_get(&cache, name_id(key, kind));
   /* Not cached for want of memory: still usable, and one handle leaks. */
   if (!h && (h = create(key, kind)) != NULL)
     mp__idmap_set(&cache, name_id(key, kind), h);
-  mp__mutex_unlock(&lock);
+  mp__local_unlock(MP__LOCK_OS);
   return h;
 }
 
 void mp__os_forget_key(uint64_t key) {
-  mp__mutex_lock(&lock);
+  mp__local_lock(MP__LOCK_OS);
   for (size_t i = 0; i < sizeof kinds; i++) {
     HANDLE h = mp__idmap_remove(&cache, name_id(key, kinds[i]));
     if (h)
       CloseHandle(h);
   }
-  mp__mutex_unlock(&lock);
+  mp__local_unlock(MP__LOCK_OS);
 }

@@ -24,8 +24,7 @@ int mp__os_fork(mp_process *p) {
  * this process holds (never inherited): if we are killed, so are they. */
 static HANDLE daemon_job(void) {
   static HANDLE job;
-  static mp__mutex lock = MP__MUTEX_INIT;
-  mp__mutex_lock(&lock);
+  mp__local_lock(MP__LOCK_OS);
   if (!job) {
     HANDLE j = CreateJobObjectW(NULL, NULL);
     JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
@@ -39,7 +38,7 @@ static HANDLE daemon_job(void) {
     job = j;
   }
   HANDLE j = job;
-  mp__mutex_unlock(&lock);
+  mp__local_unlock(MP__LOCK_OS);
   return j;
 }
 

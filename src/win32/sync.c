@@ -1,6 +1,7 @@
 /* Waiting and mutual exclusion across processes on Windows, where no
  * futex spans processes: a wait word sleeps on a named semaphore, a robust
  * mutex is a named kernel mutex, whose abandonment the kernel reports. */
+#include "deadline.h"
 #include "shared.h"
 
 HANDLE mp__win_named(uint64_t key, char kind);
@@ -17,7 +18,9 @@ int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
   atomic_store(&w->woken, 0);
   int rc = 0;
   if (atomic_load(&w->value) == expected) {
-    DWORD r = WaitForSingleObject(sem, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+    /* One nap at most (deadline.h): the waker may have died between its
+     * change and its wake. */
+    DWORD r = WaitForSingleObject(sem, (DWORD)mp__nap_cap(timeout_ms));
     if (r == WAIT_TIMEOUT)
       rc = MP_ETIMEDOUT;
     else if (r != WAIT_OBJECT_0)

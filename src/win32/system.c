@@ -1,6 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include "shared.h"
+
+#include <bcrypt.h>
 
 #include <tlhelp32.h> /* needs <windows.h> from internal.h first */
 
@@ -20,6 +22,37 @@ void mp__sleep_ms(unsigned ms) { Sleep(ms); }
 
 void mp__mutex_lock(mp__mutex *m) { AcquireSRWLockExclusive(m); }
 void mp__mutex_unlock(mp__mutex *m) { ReleaseSRWLockExclusive(m); }
+void mp__mutex_reinit(mp__mutex *m) { InitializeSRWLock(m); }
+
+/* No fork on Windows: nothing to mend in a child. */
+void mp__os_after_fork_child(void) {}
+
+int mp__os_handle_dup(int64_t h, int64_t *out) {
+  HANDLE dup;
+  if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)(intptr_t)h,
+                       GetCurrentProcess(), &dup, 0, FALSE,
+                       DUPLICATE_SAME_ACCESS))
+    return mp__os_error((int)GetLastError());
+  *out = (int64_t)(intptr_t)dup;
+  return 0;
+}
+
+void mp__os_handle_close(int64_t h) { CloseHandle((HANDLE)(intptr_t)h); }
+
+/* The system's preferred generator (the one CryptGenRandom and rand_s
+ * draw on); no handle to open or keep. */
+int mp__os_random(void *buf, size_t len) {
+  unsigned char *p = buf;
+  while (len > 0) {
+    ULONG n = len > 0x10000000u ? 0x10000000u : (ULONG)len;
+    NTSTATUS st = BCryptGenRandom(NULL, p, n, BCRYPT_USE_SYSTEM_PREFERRED_RNG);
+    if (st < 0)
+      return mp__os_error((int)st);
+    p += n;
+    len -= n;
+  }
+  return 0;
+}
 
 mp_pid mp__os_current_pid(void) { return (mp_pid)GetCurrentProcessId(); }
 
@@ -50,6 +83,11 @@ int mp__os_cpu_count(void) {
 int mp__os_last_error(void) { return (int)GetLastError(); }
 
 void mp__exit_now(int code) { ExitProcess((UINT)code); }
+
+void mp__os_die_now(void) {
+  TerminateProcess(GetCurrentProcess(), MP__WIN_KILL_CODE);
+  ExitProcess(MP__WIN_KILL_CODE); /* not reached */
+}
 
 /* The live process environment, not the C runtime's copy taken at start. */
 int mp__getenv(const char *name, char *buf, size_t cap) {

@@ -1,0 +1,41 @@
+/* Fault points: places where a test makes a process die (or stall) at the
+ * moment it chooses, such as between publishing a message and waking its
+ * reader, or in the middle of a send, instead of killing it at random.
+ *
+ * Compiled in only with the CMake option MPROC_FAULT_POINTS, which the
+ * test legs turn on; otherwise MP__FAULT expands to nothing and neither
+ * the code nor the symbols below exist. A point is armed per thread, by
+ * the code about to pass it (a test's child role), so one process's
+ * faults never fire in another. */
+#ifndef MPROC_FAULT_H
+#define MPROC_FAULT_H
+
+#include "mproc.h"
+
+typedef enum {
+  MP__FAULT_KILL = 1, /* die at once, as SIGKILL would: -9 to the parent */
+  MP__FAULT_PAUSE = 2 /* sleep ms milliseconds, then go on (and disarm) */
+} mp__fault_action;
+
+#ifdef MPROC_FAULT_POINTS
+/* Arms point for the calling thread: the (skip + 1)-th time this thread
+ * passes it, the action is taken. One armed point per thread; a later
+ * call replaces it, a NULL point disarms. Exported only in builds with
+ * fault points, for the tests. */
+MP_API void mp__fault_arm(const char *point, unsigned skip,
+                          mp__fault_action action, int ms);
+/* 1 if this thread has an armed point: lets a test role check it did not
+ * pass its point before the moment it meant. */
+MP_API int mp__fault_pending(void);
+void mp__fault_hit(const char *point);
+extern _Thread_local const char *mp__fault_point;
+#define MP__FAULT(point)                                                       \
+  do {                                                                         \
+    if (mp__fault_point)                                                       \
+      mp__fault_hit(point);                                                    \
+  } while (0)
+#else
+#define MP__FAULT(point) ((void)0)
+#endif
+
+#endif
