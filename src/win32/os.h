@@ -27,6 +27,11 @@ typedef struct mp__os_proc {
   uint32_t depth;                                                              \
   int recursive;
 
+/* Security attributes that let only the current user open an object:
+ * every named object the library creates uses them (security.c). 0 or
+ * MP_ESYS; *out stays valid for the life of the process. */
+int mp__win_owner_only(SECURITY_ATTRIBUTES **out);
+
 /* No arena space of this OS's own (POSIX keeps its lock owners there). */
 #define MP__OS_ARENA_AT 65536u
 #define MP__OS_ARENA_BYTES 0u
