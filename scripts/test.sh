@@ -198,7 +198,7 @@ leg_mingw() {
   local start=$SECONDS dir=$build_root/mingw
   local cmocka=$build_root/deps/cmocka-mingw
   say "[mingw] cmocka for MinGW"
-  if ! run_logged "$log_dir/mingw-cmocka.log" "$repo/scripts/build-cmocka-mingw.sh" "$cmocka"; then
+  if ! run_logged "$log_dir/mingw-cmocka.log" "$repo/scripts/build-cmocka.sh" mingw "$cmocka"; then
     broken_leg mingw "Windows/Wine" "building cmocka for MinGW failed" "$start"
     return
   fi

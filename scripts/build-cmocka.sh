@@ -1,31 +1,45 @@
 #!/usr/bin/env bash
-# Cross-builds cmocka for 64-bit Windows (MinGW-w64) and installs it into a
-# prefix inside the build tree, for the Windows test leg.
+# Builds cmocka for a target Debian does not package it for, and installs it
+# into a prefix inside the build tree, for that test leg:
 #
-#   scripts/build-cmocka-mingw.sh [PREFIX]     (default: build/deps/cmocka-mingw)
+#   scripts/build-cmocka.sh mingw [PREFIX]  64-bit Windows (MinGW-w64), for
+#                                           the Wine leg (default PREFIX:
+#                                           build/deps/cmocka-mingw)
+#   scripts/build-cmocka.sh musl [PREFIX]   Linux with musl (musl-gcc,
+#                                           static), for the musl leg
+#                                           (default: build/deps/cmocka-musl)
 #
-# Why this script exists: Debian packages cmocka for Linux only, and the tests
-# must not depend on anything installed by hand. So we take Debian's own
+# Why this script exists: Debian packages cmocka for glibc Linux only, and the
+# tests must not depend on anything installed by hand. So we take Debian's own
 # source package (the same cmocka version the native leg uses), unpack it
-# under build/deps/ and build it with our MinGW toolchain file.
+# under build/deps/ and build it with the target's toolchain file.
 #
 # How: `apt-get source` with a private sources list, state and cache, all
 # under build/deps/apt/, so the machine's /etc/apt and /var/lib/apt are never
 # touched (they have no deb-src lines on a stock image).
 #
 # Idempotent: if PREFIX already holds the library, it does nothing.
-# Needs: apt-get, dpkg-dev (dpkg-source), cmake, ninja-build, mingw-w64.
+# Needs: apt-get, dpkg-dev (dpkg-source), cmake, ninja-build, and mingw-w64
+# or musl-tools.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-prefix=${1:-$repo/build/deps/cmocka-mingw}
+target=${1:-}
+case $target in
+  mingw | musl) ;;
+  *)
+    echo "usage: $0 mingw|musl [PREFIX]" >&2
+    exit 2
+    ;;
+esac
+prefix=${2:-$repo/build/deps/cmocka-$target}
 mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)
 deps=$(dirname "$prefix")
 stamp=$prefix/.mproc-cmocka-installed
 
 if [[ -f $stamp && -f $prefix/lib/libcmocka-static.a && -f $prefix/include/cmocka.h ]]; then
-  echo "cmocka for MinGW already in $prefix ($(cat "$stamp"))"
+  echo "cmocka for $target already in $prefix ($(cat "$stamp"))"
   exit 0
 fi
 
@@ -73,22 +87,26 @@ fi
 src=$(compgen -G "$src_root/cmocka-*/CMakeLists.txt" | head -n1)
 src=$(dirname "$src")
 version=${src##*/cmocka-}
-echo "== building cmocka $version for MinGW from $src"
+echo "== building cmocka $version for $target from $src"
 
-# ---- 2. Cross-build, static ----------------------------------------------
-# cmocka 1.1.x always builds its DLL; WITH_STATIC_LIB adds libcmocka-static.a,
-# which is what we link, so the test .exe files need no cmocka.dll under Wine.
-# -static-libgcc keeps the DLL from needing libgcc_s_seh-1.dll (it is built
-# and installed all the same, so keep it self-contained).
-build=$deps/cmocka-mingw-build
+# ---- 2. Build, static --------------------------------------------------------
+# cmocka 1.1.x always builds its shared library; WITH_STATIC_LIB adds
+# libcmocka-static.a, which is what we link: the Windows .exe files then need
+# no cmocka.dll under Wine, and the musl tests are fully static programs.
+# MinGW: -static-libgcc keeps the DLL from needing libgcc_s_seh-1.dll (it is
+# built and installed all the same, so keep it self-contained).
+build=$deps/cmocka-$target-build
 rm -rf "$build"
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
-cmake -S "$src" -B "$build" "${gen[@]}" \
-  -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/mingw-w64.cmake" \
+case $target in
+  mingw) target_args=(-DCMAKE_TOOLCHAIN_FILE="$repo/cmake/mingw-w64.cmake"
+                      -DCMAKE_SHARED_LINKER_FLAGS=-static-libgcc) ;;
+  musl) target_args=(-DCMAKE_TOOLCHAIN_FILE="$repo/cmake/musl.cmake") ;;
+esac
+cmake -S "$src" -B "$build" "${gen[@]}" "${target_args[@]}" \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_INSTALL_PREFIX="$prefix" \
-  -DCMAKE_SHARED_LINKER_FLAGS=-static-libgcc \
   -DWITH_STATIC_LIB=ON \
   -DWITH_EXAMPLES=OFF \
   -DUNIT_TESTING=OFF \
@@ -99,4 +117,4 @@ cmake --install "$build"
 test -f "$prefix/lib/libcmocka-static.a"
 test -f "$prefix/include/cmocka.h"
 echo "$version" >"$stamp"
-echo "== cmocka $version for MinGW installed in $prefix"
+echo "== cmocka $version for $target installed in $prefix"
