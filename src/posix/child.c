@@ -1,35 +1,12 @@
-/* The spawned child's side on POSIX: the start data channel is a socket
- * whose descriptor number the parent put in MP__CHILD_ENV. */
+/* A child's own side on POSIX: the spawned child's setup, and how every
+ * child (forked or spawned) ends. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
-
-int mp__os_channel_prepare(int64_t channel) {
-  if (channel < 0 || channel > INT32_MAX)
-    return MP_EINVAL;
-  /* Nothing we exec later may inherit it. */
-  if (fcntl((int)channel, F_SETFD, FD_CLOEXEC) != 0)
-    return mp__os_error(errno);
-  return 0;
-}
-
-int mp__os_channel_read(int64_t channel, void *buf, size_t len) {
-  char *p = buf;
-  while (len > 0) {
-    ssize_t n = read((int)channel, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return MP_EINVAL; /* the parent died mid-way: no usable data */
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-void mp__os_channel_close(int64_t channel) { close((int)channel); }
 
 void mp__os_child_setup(const mp__start_data *d) {
   int sentinel = (int)d->sentinel;
@@ -38,4 +15,41 @@ void mp__os_child_setup(const mp__start_data *d) {
     mp__posix_own_sentinel = sentinel;
   if (d->daemon)
     mp__posix_die_with_parent(d->parent_pid);
+}
+
+#if defined(__GLIBC__)
+/* Registered in the child, after every handler it inherited, so it runs
+ * first and never returns: exit(n) in a target ends the child as
+ * returning n does, and a forked child never runs the handlers its parent
+ * registered (Python's children never do). */
+static void exit_as_child(int status, void *arg) {
+  (void)arg;
+  mp__child_exit(status & 0xff);
+}
+#endif
+
+void mp__os_child_exit_hook(void) {
+#if defined(__GLIBC__)
+  on_exit(exit_as_child, NULL);
+#endif
+  /* Without on_exit (musl, macOS, the BSDs) no handler learns the status
+   * exit() was given, and ending the child from one would lose it. So
+   * there exit(n) in a target still runs the atexit handlers the process
+   * has (a forked child's include its parent's, as after fork(2)), and its
+   * own children are finished by the at-exit handler the library
+   * registered at its first start; the exit code is n. A target that
+   * returns its code, or calls _exit, runs none of them. */
+}
+
+/* Just before the exit: a parent whose SIGCHLD is ignored, or whose
+ * children another waiter reaps, never sees the status and reads this
+ * instead (process.c). */
+void mp__os_child_report(int code) {
+  if (mp__posix_own_sentinel < 0)
+    return;
+  uint32_t msg[2] = {MP__POSIX_REPORT_MAGIC, (uint32_t)code & 0xffu};
+  ssize_t n;
+  do
+    n = write(mp__posix_own_sentinel, msg, sizeof msg);
+  while (n < 0 && errno == EINTR);
 }

@@ -2,10 +2,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/auxv.h>
+#endif
 
 #include "shared.h"
 
@@ -72,6 +76,30 @@ int mp__os_last_error(void) { return errno; }
 
 void mp__exit_now(int code) { _exit(code); }
 
+/* The kernel's own answer where there is one: it also covers file
+ * capabilities and LSM transitions, which comparing ids would miss. */
+int mp__os_secure_exec(void) {
+#if defined(__linux__)
+  return getauxval(AT_SECURE) != 0;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) ||  \
+    defined(__NetBSD__) || defined(__DragonFly__)
+  return issetugid() != 0;
+#else
+  return getuid() != geteuid() || getgid() != getegid();
+#endif
+}
+
+/* ftrylockfile: a stream another thread is writing to (perhaps blocked
+ * for ever on a pipe nobody reads) is skipped, not waited for. */
+void mp__os_flush_std(void) {
+  FILE *streams[2] = {stdout, stderr};
+  for (int i = 0; i < 2; i++)
+    if (ftrylockfile(streams[i]) == 0) {
+      fflush(streams[i]); /* the stream's lock is recursive */
+      funlockfile(streams[i]);
+    }
+}
+
 void mp__os_die_now(void) {
   kill(getpid(), SIGKILL);
   _exit(137); /* not reached */
@@ -79,8 +107,10 @@ void mp__os_die_now(void) {
 
 int mp__getenv(const char *name, char *buf, size_t cap) {
   const char *v = getenv(name);
-  if (!v || strlen(v) >= cap)
+  if (!v)
     return -1;
+  if (strlen(v) >= cap)
+    return 1;
   strcpy(buf, v);
   return 0;
 }
