@@ -95,7 +95,7 @@ static int receive(mp__start_data *d, void **arg) {
   int rc = mp__getenv(MP__CHILD_ENV, value, sizeof value);
   if (rc < 0)
     return 0;
-  keep_shown(value, rc > 0);
+  keep_shown(rc > 0 ? "" : value, rc > 0); /* too long: not copied */
   /* Our own children must not see it: if we spawn them, we set it afresh. */
   mp__unsetenv(MP__CHILD_ENV);
   /* A set-user-ID program must not let its caller decide what it runs. */

@@ -62,8 +62,9 @@ static int module_file_id(const void *addr, const char *path, mp__file_id *id) {
 #endif
 }
 
+/* The zero identity, "unknown", matches nothing. */
 static int same_file(const mp__file_id *a, const mp__file_id *b) {
-  return a->dev == b->dev && a->ino == b->ino;
+  return (a->dev | a->ino) != 0 && a->dev == b->dev && a->ino == b->ino;
 }
 
 typedef struct {
@@ -107,9 +108,11 @@ int mp__module_locate(const void *addr, mp__module_ref *ref) {
   /* Not inside any loaded module's code: a JIT buffer or a bad pointer. */
   if (!c.found)
     return MP_EINVAL;
-  /* The executable is vouched for by its own identity (image.c). */
+  /* The executable is vouched for by its own identity (image.c). A
+   * library whose mapping has no file identity keeps the zero one: its
+   * child refuses, rather than the start failing here. */
   if (!ref->is_main && module_file_id(addr, ref->path, &ref->file) != 0)
-    return MP_EINVAL;
+    memset(&ref->file, 0, sizeof ref->file);
   return 0;
 }
 

@@ -48,16 +48,19 @@ int mp__module_locate(const void *addr, mp__module_ref *ref) {
         !WideCharToMultiByte(CP_UTF8, 0, wpath, -1, ref->path,
                              (int)sizeof ref->path, NULL, NULL))
       return MP_EINVAL;
-    /* The executable is vouched for by its own identity (image.c). */
-    int rc = mp__win_module_identity(mod, &ref->file);
-    if (rc < 0)
-      return rc;
+    /* The executable is vouched for by its own identity (image.c). A
+     * DLL whose file cannot be found any more (replaced, where the name
+     * does not follow renames) keeps the zero identity: its child
+     * refuses, which it should, rather than the start failing here. */
+    if (mp__win_module_identity(mod, &ref->file) < 0)
+      memset(&ref->file, 0, sizeof ref->file);
   }
   return 0;
 }
 
+/* The zero identity, "unknown", matches nothing. */
 static int same_file(const mp__file_id *a, const mp__file_id *b) {
-  return a->dev == b->dev && a->ino == b->ino;
+  return (a->dev | a->ino) != 0 && a->dev == b->dev && a->ino == b->ino;
 }
 
 /* Loads the DLL at wpath if it is the parent's file; kept loaded: the
