@@ -2,11 +2,42 @@
  * child (forked or spawned) ends. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) ||    \
+    defined(__NetBSD__) || defined(__DragonFly__)
+#define MP__FPURGE fpurge
+#else
+#include <stdio_ext.h> /* glibc, musl */
+#define MP__FPURGE __fpurge
+#endif
 
 #include "internal.h"
+
+/* The C library functions a forked child calls but its parent never does
+ * are called through pointers the loader fills when the program starts.
+ * Called the usual way, through lazily bound PLT stubs, each child would
+ * bind them itself, on every start: the dynamic linker's lookups cost it
+ * page faults in code and symbol tables it otherwise never touches, about
+ * a third of the child's cost. volatile: so that the compiler keeps the
+ * call through the pointer. (system.c does the same for _exit.) */
+static void (*volatile const purge_fn)(FILE *) = MP__FPURGE;
+#if defined(__GLIBC__)
+static int (*volatile const on_exit_fn)(void (*)(int, void *),
+                                        void *) = on_exit;
+#endif
+static ssize_t (*volatile const write_fn)(int, const void *, size_t) = write;
+
+void mp__posix_forked_child_begin(void) {
+  /* Whatever the parent had buffered in these two (it flushed them unless
+   * another thread was writing) is the parent's to write: the child's copy
+   * goes, so it never comes out twice. Other streams are the program's to
+   * flush before a start, as with fork(2). */
+  purge_fn(stdout);
+  purge_fn(stderr);
+}
 
 void mp__os_child_setup(const mp__start_data *d) {
   int sentinel = (int)d->sentinel;
@@ -30,7 +61,7 @@ static void exit_as_child(int status, void *arg) {
 
 void mp__os_child_exit_hook(void) {
 #if defined(__GLIBC__)
-  on_exit(exit_as_child, NULL);
+  on_exit_fn(exit_as_child, NULL);
 #endif
   /* Without on_exit (musl, macOS, the BSDs) no handler learns the status
    * exit() was given, and ending the child from one would lose it. So
@@ -50,6 +81,6 @@ void mp__os_child_report(int code) {
   uint32_t msg[2] = {MP__POSIX_REPORT_MAGIC, (uint32_t)code & 0xffu};
   ssize_t n;
   do
-    n = write(mp__posix_own_sentinel, msg, sizeof msg);
+    n = write_fn(mp__posix_own_sentinel, msg, sizeof msg);
   while (n < 0 && errno == EINTR);
 }

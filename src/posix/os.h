@@ -77,6 +77,10 @@ void mp__owner_forget_in_child(void);
  * children must close so that they do not keep it open. -1 otherwise. */
 extern int mp__posix_own_sentinel;
 
+/* First thing in a forked child (child.c): drops the stdout and stderr
+ * buffer contents it inherited. */
+void mp__posix_forked_child_begin(void);
+
 /* Daemons: die when the parent does, and check it has not already. */
 void mp__posix_die_with_parent(int64_t parent_pid);
 

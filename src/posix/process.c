@@ -15,13 +15,6 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
-#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) ||    \
-    defined(__NetBSD__) || defined(__DragonFly__)
-#define MP__FPURGE fpurge
-#else
-#include <stdio_ext.h> /* glibc, musl */
-#define MP__FPURGE __fpurge
-#endif
 
 #include "deadline.h"
 #include "internal.h"
@@ -89,19 +82,16 @@ int mp__os_fork(mp_process *p) {
    * handlers (atfork.c), which every fork runs. */
   pid_t pid = fork();
   if (pid == 0) {
-    /* Whatever the parent had buffered in these two (it flushed them
-     * unless another thread was writing) is the parent's to write: the
-     * child's copy goes, so it never comes out twice. Other streams are
-     * the program's to flush before a start, as with fork(2). */
-    MP__FPURGE(stdout);
-    MP__FPURGE(stderr);
+    mp__posix_forked_child_begin();
     close(sentinel[0]);
     /* A grandchild must not keep our parent's view of us alive. */
     if (mp__posix_own_sentinel >= 0)
       close(mp__posix_own_sentinel);
     mp__posix_own_sentinel = sentinel[1];
-    snprintf(mp__self.name, sizeof mp__self.name, "%s", p->name);
-    snprintf(mp__self.identity, sizeof mp__self.identity, "%s", p->identity);
+    /* Both fit (process.c). Plain copies: every page of code a forked
+     * child runs is a page fault of its own, printf's are many. */
+    strcpy(mp__self.name, p->name);
+    strcpy(mp__self.identity, p->identity);
     mp__self.counter = 0;
     mp__self.parent_pid = parent;
     mp__self.daemon = p->daemon;
