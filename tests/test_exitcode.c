@@ -369,6 +369,47 @@ static int role_lost_status(void *arg) {
 }
 #endif
 
+#ifndef _WIN32
+/* A child forks a process of its own (plain fork(2)), which calls
+ * exit(3): that process exits as after any fork (3, its handlers run) and
+ * says nothing on the child's sentinel, so that the child's own code (5)
+ * is the one its parent reads when the status is lost. */
+static int role_raw_fork_exit(void *arg) {
+  (void)arg;
+  pid_t pid = fork();
+  if (pid == 0)
+    exit(3);
+  if (pid < 0)
+    return 20;
+  /* SIGCHLD is ignored in this family: the kernel reaps it. */
+  while (kill(pid, 0) == 0)
+    tst_sleep_ms(1);
+  return 5;
+}
+
+static int role_lost_status_raw_fork(void *arg) {
+  (void)arg;
+  struct sigaction ign;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  if (sigaction(SIGCHLD, &ign, NULL) != 0)
+    return 92;
+  mp_process_options o = {0};
+  o.method = MP_START_FORK;
+  mp_process *p = NULL;
+  int code = -1;
+  if (mp_process_create(&p, role_raw_fork_exit, NULL, 0, &o) != 0 ||
+      mp_process_start(p) != 0 || mp_process_join(p, 60000) != 0 ||
+      mp_process_exitcode(p, &code) != 0)
+    return 93;
+  mp_process_free(p);
+  if (code != 5)
+    fprintf(stderr, "the child's code read as %d\n", code);
+  return code == 5 ? 0 : 94;
+}
+#endif
+
 static void run_lost_status(int use_reaper, int no_pidfd) {
 #ifdef _WIN32
   (void)use_reaper;
@@ -407,6 +448,19 @@ static void test_sigchld_ignored_without_pidfd(void **state) {
 static void test_children_reaped_elsewhere_without_pidfd(void **state) {
   (void)state;
   run_lost_status(1, 1);
+}
+
+static void test_raw_fork_of_a_child_reports_nothing(void **state) {
+  (void)state;
+#ifdef _WIN32
+  skip(); /* no fork */
+#else
+  mp_process *p = tst_start(role_lost_status_raw_fork, NULL, 0, NULL);
+  tst_guard_process(p);
+  int code = tst_join_code(p, TST_LONG_MS);
+  assert_int_equal(tst_free(p), 0);
+  assert_int_equal(code, 0);
+#endif
 }
 
 /* ---- a forked child's copy of its sibling ---- */
@@ -484,6 +538,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_sigchld_ignored_without_pidfd,
                                 tst_teardown_processes),
       cmocka_unit_test_teardown(test_children_reaped_elsewhere_without_pidfd,
+                                tst_teardown_processes),
+      cmocka_unit_test_teardown(test_raw_fork_of_a_child_reports_nothing,
                                 tst_teardown_processes),
       cmocka_unit_test_teardown(test_forked_child_leaves_sibling_alone,
                                 tst_teardown_processes),

@@ -49,18 +49,24 @@ void mp__os_child_setup(const mp__start_data *d) {
 }
 
 #if defined(__GLIBC__)
+/* The child the hook was registered in. A process the program forks from
+ * it by itself inherits the hook, and must exit as after any fork(2). */
+static mp_pid hooked_pid;
+
 /* Registered in the child, after every handler it inherited, so it runs
  * first and never returns: exit(n) in a target ends the child as
  * returning n does, and a forked child never runs the handlers its parent
  * registered (Python's children never do). */
 static void exit_as_child(int status, void *arg) {
   (void)arg;
-  mp__child_exit(status & 0xff);
+  if ((mp_pid)getpid() == hooked_pid)
+    mp__child_exit(status & 0xff);
 }
 #endif
 
 void mp__os_child_exit_hook(void) {
 #if defined(__GLIBC__)
+  hooked_pid = (mp_pid)getpid();
   on_exit_fn(exit_as_child, NULL);
 #endif
   /* Without on_exit (musl, macOS, the BSDs) no handler learns the status

@@ -84,9 +84,7 @@ int mp__os_fork(mp_process *p) {
   if (pid == 0) {
     mp__posix_forked_child_begin();
     close(sentinel[0]);
-    /* A grandchild must not keep our parent's view of us alive. */
-    if (mp__posix_own_sentinel >= 0)
-      close(mp__posix_own_sentinel);
+    /* The fork handlers closed the one we inherited (system.c). */
     mp__posix_own_sentinel = sentinel[1];
     /* Both fit (process.c). Plain copies: every page of code a forked
      * child runs is a page fault of its own, printf's are many. */

@@ -38,7 +38,16 @@ __attribute__((constructor)) static void register_fork_handlers(void) {
   pthread_atfork(mp__fork_prepare, mp__fork_parent, mp__fork_child);
 }
 
-void mp__os_after_fork_child(void) { mp__owner_forget_in_child(); }
+void mp__os_after_fork_child(void) {
+  mp__owner_forget_in_child();
+  /* Our parent's view of us is ours alone: a process forked from us,
+   * whether by mproc (which gives it a sentinel of its own) or by the
+   * program's own fork(), must neither keep it open after we are gone nor
+   * report an exit code on it. */
+  if (mp__posix_own_sentinel >= 0)
+    close(mp__posix_own_sentinel);
+  mp__posix_own_sentinel = -1;
+}
 
 int mp__os_handle_dup(int64_t h, int64_t *out) {
   int fd = fcntl((int)h, F_DUPFD_CLOEXEC, 3);
