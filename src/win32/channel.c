@@ -9,7 +9,6 @@
  * end, whose server is its parent process. A handle value can name
  * anything in the child (a console, a file, an event), and a pipe from
  * elsewhere could carry a forged block. */
-#include <stdio.h>
 #include <wchar.h>
 
 #include "internal.h"
@@ -84,10 +83,7 @@ static int parse_handle(const char *value, HANDLE *h) {
 }
 
 /* Each check asks about the handle without reading from it, so nothing
- * here can wait. Wine 8 leaves PIPE_SERVER_END out of GetNamedPipeInfo's
- * flags for both ends, but answers GetNamedPipeServerProcessId on the
- * server end with 0: the server-pid check below also rejects the server
- * end there. */
+ * here can wait. (Wine 8 answers all three as Windows does.) */
 const char *mp__os_channel_open(const char *value, int64_t *channel) {
   HANDLE h;
   if (parse_handle(value, &h) < 0)
