@@ -62,24 +62,50 @@ typedef struct result {
   char out[4096], err[4096];
 } result;
 
+static void out_paths(const char *dir, char *out, char *err) {
+  tst_path(out, TST_PATH_MAX, dir, "out.txt");
+  tst_path(err, TST_PATH_MAX, dir, "err.txt");
+}
+
+static void read_outputs(const char *dir, int64_t t0, result *r) {
+  char out[TST_PATH_MAX], err[TST_PATH_MAX];
+  out_paths(dir, out, err);
+  r->ms = tst_now_ms() - t0;
+  r->out[0] = r->err[0] = '\0';
+  tst_read_file(out, r->out, sizeof r->out);
+  tst_read_file(err, r->err, sizeof r->err);
+  tst_strip_cr(r->out);
+  tst_strip_cr(r->err);
+}
+
+/* Runs exe as it is, stdout and stderr to files in dir. */
+static void run_prog(const char *dir, const char *exe, const char *const *args,
+                     result *r) {
+  char out[TST_PATH_MAX], err[TST_PATH_MAX];
+  out_paths(dir, out, err);
+  int64_t t0 = tst_now_ms();
+  r->code = -12345;
+  r->rc = tst_run(exe, args, out, err, PROMPT_MS, &r->code);
+  read_outputs(dir, t0, r);
+}
+
 /* Runs exe with MPROC_CHILD set as c says (directly: the test process is
  * its parent), stdout and stderr to files in dir. */
 static void run_with_channel(const char *dir, const char *exe,
                              const char *const *args, const chan *c,
                              result *r) {
-  char out[TST_PATH_MAX], err[TST_PATH_MAX];
-  tst_path(out, sizeof out, dir, "out.txt");
-  tst_path(err, sizeof err, dir, "err.txt");
-  r->rc = -1;
-  r->code = -12345;
-  int64_t t0 = tst_now_ms();
 #ifdef _WIN32
   if (c->h)
     SetHandleInformation(c->h, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
   tst_setenv("MPROC_CHILD", c->value);
-  r->rc = tst_run(exe, args, out, err, PROMPT_MS, &r->code);
+  run_prog(dir, exe, args, r);
   tst_setenv("MPROC_CHILD", NULL);
 #else
+  char out[TST_PATH_MAX], err[TST_PATH_MAX];
+  out_paths(dir, out, err);
+  r->rc = -1;
+  r->code = -12345;
+  int64_t t0 = tst_now_ms();
   char *argv[16];
   size_t n = 0;
   argv[n++] = (char *)exe;
@@ -127,13 +153,8 @@ static void run_with_channel(const char *dir, const char *exe,
     }
     r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   }
+  read_outputs(dir, t0, r);
 #endif
-  r->ms = tst_now_ms() - t0;
-  r->out[0] = r->err[0] = '\0';
-  tst_read_file(out, r->out, sizeof r->out);
-  tst_read_file(err, r->err, sizeof r->err);
-  tst_strip_cr(r->out);
-  tst_strip_cr(r->err);
 }
 
 /* The refusal: prompt, the documented code, main() never ran, and one
@@ -201,6 +222,14 @@ static void test_garbage_values(void **state) {
   assert_refused(&r, "a long value", NULL);
 }
 
+/* A regular file that starts like a real block (magic "MPRD", version,
+ * header length): no file is a channel, however it starts. */
+static void write_block_file(const char *dir, char *path, size_t cap) {
+  tst_path(path, cap, dir, "block.bin");
+  uint32_t prefix[4] = {0x4d505244u, 2u, 8u, 0u};
+  assert_int_equal(tst_write_file(path, prefix, sizeof prefix), 0);
+}
+
 #ifndef _WIN32
 /* A descriptor of the wrong kind at the number MPROC_CHILD names. */
 static void refuse_fd(const char *dir, int fd, int at, const char *what,
@@ -250,11 +279,8 @@ static void test_descriptor_kinds(void **state) {
   refuse_fd(dir, p[0], 7, "a pipe at 7", "not a socket");
   close(p[0]);
   close(p[1]);
-  /* A regular file that starts like a real block. */
   char path[TST_PATH_MAX];
-  tst_path(path, sizeof path, dir, "block.bin");
-  uint32_t prefix[4] = {0x4d505244u, 2u, 8u, 0u};
-  assert_int_equal(tst_write_file(path, prefix, sizeof prefix), 0);
+  write_block_file(dir, path, sizeof path);
   int f = open(path, O_RDONLY);
   assert_true(f >= 0);
   refuse_fd(dir, f, 3, "a regular file", "not a socket");
@@ -282,9 +308,7 @@ static void test_handle_kinds(void **state) {
   char exe[TST_PATH_MAX], value[32], path[TST_PATH_MAX];
   probe_path(exe, sizeof exe);
   /* A file handle. */
-  tst_path(path, sizeof path, dir, "block.bin");
-  uint32_t prefix[4] = {0x4d505244u, 2u, 8u, 0u};
-  assert_int_equal(tst_write_file(path, prefix, sizeof prefix), 0);
+  write_block_file(dir, path, sizeof path);
   HANDLE f = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL,
                          OPEN_EXISTING, 0, NULL);
   assert_true(f != INVALID_HANDLE_VALUE);
@@ -382,40 +406,11 @@ static void test_channel_from_another_process(void **state) {
   assert_int_equal(tst_prog_path(self, sizeof self, "test_not_child"), 0);
   pair p;
   make_pair(&p);
-  chan c;
-  pair_chan(&p, &c);
-  c.value = ""; /* the relay itself is started without MPROC_CHILD */
+  /* The relay itself starts without MPROC_CHILD, and passes this on. */
   assert_int_equal(tst_setenv(RELAY_ENV, p.value), 0);
   const char *args[] = {"--relay", exe, NULL};
   result r;
-#ifdef _WIN32
-  /* run_with_channel would set MPROC_CHILD for the relay: not wanted. */
-  char out[TST_PATH_MAX], err[TST_PATH_MAX];
-  tst_path(out, sizeof out, dir, "out.txt");
-  tst_path(err, sizeof err, dir, "err.txt");
-  SetHandleInformation(p.child, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT);
-  int64_t t0 = tst_now_ms();
-  r.code = -12345;
-  r.rc = tst_run(self, args, out, err, PROMPT_MS, &r.code);
-  r.ms = tst_now_ms() - t0;
-  r.out[0] = r.err[0] = '\0';
-  tst_read_file(out, r.out, sizeof r.out);
-  tst_read_file(err, r.err, sizeof r.err);
-  tst_strip_cr(r.out);
-  tst_strip_cr(r.err);
-#else
-  (void)c;
-  char out[TST_PATH_MAX], err[TST_PATH_MAX];
-  tst_path(out, sizeof out, dir, "out.txt");
-  tst_path(err, sizeof err, dir, "err.txt");
-  int64_t t0 = tst_now_ms();
-  r.code = -12345;
-  r.rc = tst_run(self, args, out, err, PROMPT_MS, &r.code);
-  r.ms = tst_now_ms() - t0;
-  r.out[0] = r.err[0] = '\0';
-  tst_read_file(out, r.out, sizeof r.out);
-  tst_read_file(err, r.err, sizeof r.err);
-#endif
+  run_prog(dir, self, args, &r);
   tst_setenv(RELAY_ENV, NULL);
   close_pair(&p);
   assert_refused(&r, "a channel from another process", "parent");
@@ -545,17 +540,7 @@ static void test_setuid_program(void **state) {
   char self[TST_PATH_MAX], copy[TST_PATH_MAX];
   assert_int_equal(tst_prog_path(self, sizeof self, "test_not_child"), 0);
   tst_path(copy, sizeof copy, dir, "setuid_copy");
-  {
-    FILE *in = fopen(self, "rb"), *out = fopen(copy, "wb");
-    assert_non_null(in);
-    assert_non_null(out);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-      assert_int_equal(fwrite(buf, 1, n, out), n);
-    fclose(in);
-    assert_int_equal(fclose(out), 0);
-  }
+  assert_int_equal(tst_copy_file(self, copy), 0);
   /* nobody: uid 65534 on Debian and most others. */
   assert_int_equal(chown(copy, 65534, 65534), 0);
   assert_int_equal(chmod(copy, 04755), 0);
@@ -571,15 +556,10 @@ static void test_setuid_program(void **state) {
   assert_refused(&r, "a set-user-ID program", "set-user-ID");
 
   const char *args[] = {"--secure-start", NULL};
-  char out[TST_PATH_MAX], err[TST_PATH_MAX], ebuf[4096];
-  tst_path(out, sizeof out, dir, "out2.txt");
-  tst_path(err, sizeof err, dir, "err2.txt");
-  int code = -1;
-  assert_int_equal(tst_run(copy, args, out, err, TST_LONG_MS, &code), 0);
-  ebuf[0] = '\0';
-  tst_read_file(err, ebuf, sizeof ebuf);
-  print_message("--secure-start: exit %d, stderr [%s]\n", code, ebuf);
-  assert_int_equal(code, 0);
+  run_prog(dir, copy, args, &r);
+  print_message("--secure-start: exit %d, stderr [%s]\n", r.code, r.err);
+  assert_int_equal(r.rc, 0);
+  assert_int_equal(r.code, 0);
 #endif
 }
 

@@ -37,24 +37,6 @@
 #endif
 #define EVIL_ENV "MPROC_TEST_EVIL_MARKER"
 
-static int copy_file(const char *from, const char *to) {
-  FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-  char buf[65536];
-  size_t n;
-  int rc = in && out ? 0 : -1;
-  while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
-    if (fwrite(buf, 1, n, out) != n)
-      rc = -1;
-  if (in)
-    fclose(in);
-  if (out && fclose(out) != 0)
-    rc = -1;
-#ifndef _WIN32
-  if (rc == 0)
-    rc = chmod(to, 0755);
-#endif
-  return rc;
-}
 
 static int g_value = 1;
 
@@ -249,7 +231,7 @@ static void test_module_target_then_replaced(void **state) {
   tst_path(lib, sizeof lib, dir, "mod" MODULE_SUFFIX);
   tst_path(moved, sizeof moved, dir, "mod-old" MODULE_SUFFIX);
   tst_path(marker, sizeof marker, dir, "evil-ran");
-  assert_int_equal(copy_file(good, lib), 0);
+  assert_int_equal(tst_copy_file(good, lib), 0);
 #ifdef _WIN32
   HMODULE h = LoadLibraryA(lib);
   assert_non_null(h);
@@ -273,12 +255,12 @@ static void test_module_target_then_replaced(void **state) {
    * it away. */
 #ifdef _WIN32
   assert_true(MoveFileA(lib, moved));
-  assert_int_equal(copy_file(evil, lib), 0);
+  assert_int_equal(tst_copy_file(evil, lib), 0);
 #else
   (void)moved;
   char tmp[TST_PATH_MAX];
   tst_path(tmp, sizeof tmp, dir, "mod.new");
-  assert_int_equal(copy_file(evil, tmp), 0);
+  assert_int_equal(tst_copy_file(evil, tmp), 0);
   assert_int_equal(rename(tmp, lib), 0);
 #endif
   p = start_spawn(t, NULL, 0);
@@ -316,14 +298,14 @@ static int replace_self_main(const char *impostor) {
   if (GetModuleFileNameA(NULL, self, sizeof self) == 0)
     return 4;
   snprintf(old, sizeof old, "%s.old", self);
-  if (!MoveFileA(self, old) || copy_file(impostor, self) != 0)
+  if (!MoveFileA(self, old) || tst_copy_file(impostor, self) != 0)
     return 4;
 #else
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0)
     return 4;
   self[n] = '\0';
-  if (unlink(self) != 0 || copy_file(impostor, self) != 0)
+  if (unlink(self) != 0 || tst_copy_file(impostor, self) != 0)
     return 4;
 #endif
   mp_process_options o = {0};
@@ -354,7 +336,7 @@ static void test_program_file_replaced(void **state) {
   tst_path(copy, sizeof copy, dir, "prog" TST_EXE_SUFFIX);
   tst_path(out, sizeof out, dir, "out.txt");
   tst_path(err, sizeof err, dir, "err.txt");
-  assert_int_equal(copy_file(self, copy), 0);
+  assert_int_equal(tst_copy_file(self, copy), 0);
   const char *args[] = {"--replace-self", impostor, NULL};
   int code = -1;
   assert_int_equal(tst_run(copy, args, out, err, TST_LONG_MS, &code), 0);
