@@ -218,7 +218,7 @@ int mp__os_spawn(mp_process *p, const mp__start_data *d0) {
   if (rc < 0)
     return rc;
   if (pipe2(sentinel, O_CLOEXEC) != 0) {
-    int rc = mp__os_error(errno);
+    rc = mp__os_error(errno);
     close(chan[0]);
     close(chan[1]);
     return rc;

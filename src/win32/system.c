@@ -5,7 +5,6 @@
 
 #include <bcrypt.h>
 
-
 /* GetTickCount64 moves in 10-16 ms steps, which would end a deadline loop
  * up to a step early; the performance counter is monotonic and exact. */
 uint64_t mp__now_ms(void) {
