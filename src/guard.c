@@ -22,7 +22,8 @@
  * 24 bytes per inherited handle. */
 #define MP__START_HEADER_MAX (16u << 20)
 
-static char shown_value[40]; /* MP__CHILD_ENV's value, printable, for the diagnostic */
+static char
+    shown_value[40]; /* MP__CHILD_ENV's value, printable, for the diagnostic */
 
 void mp__not_our_child(const char *why) {
   fprintf(stderr,
@@ -133,8 +134,7 @@ void mp_main_guard(int argc, char **argv) {
   }
 
   const char *why = NULL;
-  mp_target target =
-      (mp_target)(uintptr_t)mp__module_resolve(&d.target, &why);
+  mp_target target = (mp_target)(uintptr_t)mp__module_resolve(&d.target, &why);
   if (!target)
     mp__not_our_child(why ? why : "the target is not in this program");
   if (mp__inherit_adopt(d.inherit, d.n_inherit) < 0)
@@ -157,7 +157,8 @@ void mp_main_guard(int argc, char **argv) {
  * would recurse without end. */
 void mp__refuse_if_missing_guard(void) {
   char channel[64];
-  if (mp__self.guard_ran || mp__getenv(MP__CHILD_ENV, channel, sizeof channel) < 0)
+  if (mp__self.guard_ran ||
+      mp__getenv(MP__CHILD_ENV, channel, sizeof channel) < 0)
     return;
   fputs("mproc: this process was started by spawn, but its main() did not "
         "call mp_main_guard(argc, argv) first,\n"

@@ -193,7 +193,7 @@ static void test_garbage_values(void **state) {
   char exe[TST_PATH_MAX];
   probe_path(exe, sizeof exe);
   const char *values[] = {"garbage", "",           "-1",
-                          "3x",      " 3",          "99999999999999999999",
+                          "3x",      " 3",         "99999999999999999999",
                           "0x10",    "2147483648", NULL};
   for (int i = 0; values[i]; i++) {
 #ifdef _WIN32
@@ -352,9 +352,9 @@ static void make_pair(pair *p) {
   char name[128];
   snprintf(name, sizeof name, "\\\\.\\pipe\\mproc-test-%lu-%lld",
            (unsigned long)GetCurrentProcessId(), (long long)tst_now_ms());
-  p->mine = CreateNamedPipeA(name, PIPE_ACCESS_OUTBOUND,
-                             PIPE_TYPE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0,
-                             NULL);
+  p->mine =
+      CreateNamedPipeA(name, PIPE_ACCESS_OUTBOUND, PIPE_TYPE_BYTE | PIPE_WAIT,
+                       1, 65536, 65536, 0, NULL);
   assert_true(p->mine != INVALID_HANDLE_VALUE);
   SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
   p->child = CreateFileA(name, GENERIC_READ, 0, &sa, OPEN_EXISTING, 0, NULL);

@@ -32,7 +32,7 @@
 #define FD_NAME "/proc/self/fd/"
 static struct {
   uintptr_t base;
-  char path[sizeof ((mp__module_ref *)0)->path];
+  char path[sizeof((mp__module_ref *)0)->path];
 } loaded_by_fd[4];
 static size_t n_loaded_by_fd;
 
@@ -126,7 +126,7 @@ typedef struct {
 static int resolve_cb(struct dl_phdr_info *info, size_t size, void *data) {
   (void)size;
   resolve_ctx *c = data;
-  int match = c->base            ? (uintptr_t)info->dlpi_addr == c->base
+  int match = c->base           ? (uintptr_t)info->dlpi_addr == c->base
               : c->ref->is_main ? c->index == 0
                                 : strcmp(real_name(info), c->ref->path) == 0;
   c->index++;

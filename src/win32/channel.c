@@ -36,8 +36,8 @@ int mp__win_channel_create(HANDLE *server, HANDLE *client) {
    * give it away. With one instance, a client that connected before us
    * would make this fail: nobody but us holds the other end. */
   SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
-  HANDLE c = CreateFileW(name, GENERIC_READ, 0, &inherit, OPEN_EXISTING, 0,
-                         NULL);
+  HANDLE c =
+      CreateFileW(name, GENERIC_READ, 0, &inherit, OPEN_EXISTING, 0, NULL);
   if (c == INVALID_HANDLE_VALUE) {
     rc = mp__os_error((int)GetLastError());
     CloseHandle(s);

@@ -36,7 +36,8 @@ static int same_headers(HMODULE mod, HANDLE h) {
   const IMAGE_NT_HEADERS *nt = (const IMAGE_NT_HEADERS *)(mem + dos->e_lfanew);
   if (nt->Signature != IMAGE_NT_SIGNATURE)
     return 0;
-  size_t base_at = (size_t)((const unsigned char *)&nt->OptionalHeader.ImageBase - mem);
+  size_t base_at =
+      (size_t)((const unsigned char *)&nt->OptionalHeader.ImageBase - mem);
   size_t n = nt->OptionalHeader.SizeOfHeaders;
   unsigned char file[4096];
   if (n > sizeof file)
@@ -68,7 +69,8 @@ static HANDLE open_image(HMODULE mod) {
   } else if (wcsncmp(name, device, wcslen(device)) == 0) {
     swprintf(path, sizeof path / sizeof path[0], L"\\\\?\\GLOBALROOT%ls", name);
   } else if (wcsncmp(name, nt, wcslen(nt)) == 0) {
-    swprintf(path, sizeof path / sizeof path[0], L"\\\\?\\%ls", name + wcslen(nt));
+    swprintf(path, sizeof path / sizeof path[0], L"\\\\?\\%ls",
+             name + wcslen(nt));
   } else {
     wcscpy(path, name);
   }
