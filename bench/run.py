@@ -273,17 +273,8 @@ def rows(results):
                         num(pv, "/s"), num(rv, "/s"), "—", "≥ 20× Python",
                         "no result (%s)" % missing(ce, pe, True)])
 
-    if "process" in results:
-        c, py, ce, pe = get("process")
-        for method in ("fork", "spawn"):
-            key = method + "_ms"
-            cv = c.get(key) if c else None
-            pv = py.get(key) if py else None
-            ratio = times(cv / pv) + " Python time" if cv and pv else "—"
-            verdict = "reported" if cv and pv else \
-                "no result (%s)" % missing(ce, pe, True)
-            out.append(["Process start+join, %s" % method, num(cv, "ms"),
-                        num(pv, "ms"), "—", ratio, "report", verdict])
+    latency("process", "Process start+join, fork", "fork_ms", "raw_fork_ms", "ms", 1.3)
+    latency("process", "Process start+join, spawn", "spawn_ms", "raw_spawn_ms", "ms", 1.3)
     return out
 
 
@@ -420,6 +411,10 @@ def main():
           "`pipe(2)`s, write/read. Lock: raw OS = process-shared pthread mutex in "
           "`MAP_SHARED|MAP_ANONYMOUS` memory. Counter: Python uses `Value('q')` with "
           "`get_lock()`; raw OS = the same loop on a plain process-shared pthread mutex. "
+          "Process: one child at a time, created, started, joined and freed; raw OS = "
+          "`fork` + `_exit` + `waitpid`, and `posix_spawn` of the same executable "
+          "(which returns from `main` at once) + `waitpid`, taking turns with mproc in "
+          "rounds of the same run. "
           "Start method: the platform default (fork), except the spawn row.")
     refs = references(results)
     if refs:

@@ -11,8 +11,9 @@
  *     GetLastError() (Windows) value of the call that failed, per thread.
  *   - Timeouts are int milliseconds on a monotonic clock: MP_INFINITE (-1)
  *     waits forever, 0 polls, any other negative value is MP_EINVAL.
- *   - The library never prints and never aborts on bad input. The one
- *     exception is the missing-main-guard diagnostic described below.
+ *   - The library never prints and never aborts on bad input. The two
+ *     exceptions are the missing-main-guard and the not-a-child
+ *     diagnostics described below (section 1).
  *   - An mp_process object is used by one thread at a time. Different
  *     objects may be used from different threads.
  */
@@ -80,7 +81,35 @@ MP_API int mp_last_os_error(void);
  * A program that forgets the guard and starts a process under spawn does
  * not fork-bomb: the re-run child refuses to start a process, writes one
  * message to stderr naming mp_main_guard, and exits with code 1; the parent
- * sees a failed child. */
+ * sees a failed child.
+ *
+ * Who is a child. A spawned child is recognised by the environment variable
+ * MPROC_CHILD, which names the channel its start data comes through. Anyone
+ * can set it, so the guard believes nothing before it has checked it:
+ *   - in a secure-execution process (set-user-ID or set-group-ID, or with
+ *     file capabilities: AT_SECURE on Linux, issetugid() elsewhere) it is
+ *     refused outright; such a program's own spawn starts are MP_ENOTSUP
+ *     (fork works);
+ *   - the channel must be one the parent process made for this child: on
+ *     POSIX an AF_UNIX stream socket created by the parent (its pid ==
+ *     getppid()) under our effective uid; on Windows the client end of a
+ *     named pipe whose server is the parent process. Nothing is read
+ *     before these checks, so a terminal, a pipe or a file at that number
+ *     never makes the process wait;
+ *   - the start data must be well formed, name the parent as its parent,
+ *     and come from the same executable (the identity of the file: POSIX
+ *     device and inode, Windows volume serial and file index);
+ *   - a shared library the target lives in is loaded only if it is the
+ *     very file the parent has mapped (a replaced file is never loaded;
+ *     see docs/design.md for the one window left on POSIX systems other
+ *     than Linux).
+ * A process that fails any check writes one line to stderr, naming
+ * MPROC_CHILD and the reason, and exits with MP_EXITCODE_NOT_CHILD before
+ * the rest of main runs. A parent sees that code when its child refused
+ * (for instance because the program's file was replaced by another one
+ * under the running parent, on Windows). */
+#define MP_EXITCODE_NOT_CHILD 125
+
 MP_API void mp_main_guard(int argc, char **argv);
 
 /* ---- 2. The start method ---------------------------------------------- *
@@ -108,7 +137,13 @@ MP_API mp_start_method mp_get_start_method(void);
 typedef int64_t mp_pid;
 
 /* The function a child runs. Its return value (0-255) is the child's exit
- * code; calling exit(n) inside it works too. */
+ * code; calling exit(n) inside it works too, and ends the child as
+ * returning n would: its own children are finished, its stdio flushed,
+ * and no atexit handler runs (a forked child's would be its parent's).
+ * That last part needs the C library's on_exit (glibc): with other C
+ * libraries (musl, macOS, the BSDs) exit(n) in a forked child runs the
+ * handlers it inherited, as after fork(2); return the code, or call
+ * _exit, to avoid them. */
 typedef int (*mp_target)(void *arg);
 
 typedef struct mp_process mp_process;
@@ -145,9 +180,17 @@ MP_API int mp_process_create(mp_process **out, mp_target target,
 
 /* ---- 4. Starting and watching it -------------------------------------- */
 
-/* Starts the child. Flushes stdio first, so output buffered before the
- * call appears once. MP_ESTATE: already started, or the caller is a daemon
- * process. MP_ESYS: the OS refused (fork, posix_spawn, CreateProcess).
+/* Starts the child. Flushes stdout and stderr first, so that what the
+ * program printed before the call comes out before the child's output,
+ * and once: a forked child drops the copy of their buffers it inherits.
+ * A stream another thread is writing to at that moment is left alone, so
+ * a start never waits for it (on Windows, whose C runtime cannot tell,
+ * it waits for such a write to end). Other streams are the program's to
+ * flush before a forked start, as with fork(2): data left in their
+ * buffers would be written by the parent and again by the child.
+ * MP_ESTATE: already started, or the caller is a daemon process.
+ * MP_ENOTSUP: spawn in a set-user-ID or set-group-ID process (see
+ * section 1). MP_ESYS: the OS refused (fork, posix_spawn, CreateProcess).
  * Under spawn it returns once the child's start data (with the copy of
  * arg) is handed to the OS pipe; a child that dies before reading it is
  * started all the same and shows its failure in its exit code (1). */
@@ -174,8 +217,18 @@ MP_API int mp_process_kill(mp_process *p);
  * does without blocking); MP_ESTATE before that. The code is the target's
  * return value or exit() argument, or -N for a child ended by signal N;
  * Windows maps terminate to -15, kill to -9, an access violation to -11,
- * an illegal instruction to -4 and a division by zero to -8. */
+ * an illegal instruction to -4 and a division by zero to -8.
+ *
+ * POSIX: when the program ignores SIGCHLD, or another part of it reaps
+ * children with waitpid(-1), the child's status is taken before mproc can
+ * read it. The process still counts as exited (join returns 0, free
+ * works), and its code is the one the child reported just before it
+ * exited (its return value or exit() argument), or -N if mproc had sent
+ * it signal N, or else MP_EXITCODE_UNKNOWN (a child killed by someone
+ * else). A child whose status is lost is never signalled afterwards. */
 MP_API int mp_process_exitcode(mp_process *p, int *code);
+
+#define MP_EXITCODE_UNKNOWN (-2147483647 - 1)
 
 /* 0 before start. */
 MP_API mp_pid mp_process_pid(const mp_process *p);
@@ -190,7 +243,12 @@ MP_API int mp_process_daemon(const mp_process *p);
 
 /* Frees the object. MP_ESTATE if the child was started and still runs
  * (join, terminate or kill it first); the object is then left intact. A
- * NULL p is MP_EINVAL. */
+ * NULL p is MP_EINVAL.
+ *
+ * In a forked child, the copies of the process objects its parent had
+ * started name its siblings, not its children: join, is_alive, terminate,
+ * kill and exitcode on them give MP_ESTATE (as Python refuses to join
+ * another process's child); free works. */
 MP_API int mp_process_free(mp_process *p);
 
 /* ---- The calling process ---------------------------------------------- */

@@ -6,8 +6,11 @@
  *   spawn_data.c  packs a child's start data into one byte block (spawn)
  *   <os>/process.c  fork, posix_spawn or CreateProcess; wait; signal
  *   <os>/module.c   target address <-> (module, offset), for spawn
- *   <os>/child.c    the pipe that carries the start data, child side
- *   guard.c     the child side: read the block, find the target, run it
+ *   <os>/image.c    file identities: the executable, a module's mapped file
+ *   <os>/channel.c  the channel that carries the start data, both sides,
+ *                   and the child's checks that it comes from its parent
+ *   <os>/child.c    the spawned child's setup; a child's exit report
+ *   guard.c     the child side: read the block, check it, run the target
  */
 #ifndef MPROC_INTERNAL_H
 #define MPROC_INTERNAL_H
@@ -21,8 +24,9 @@
 #define MP__NAME_MAX 255
 #define MP__IDENTITY_MAX 127
 
-/* Exit code of a child that could not run its target: missing main guard,
- * unreadable start data, target module not found. */
+/* Exit code of a child that could not run its target for want of a
+ * resource (memory, mapping the arena), and of the missing-guard refusal.
+ * A block or channel that fails a check is MP_EXITCODE_NOT_CHILD instead. */
 #define MP__EXIT_BOOT_FAILED 1
 
 /* The environment variable that marks a spawned child and names its start
@@ -36,10 +40,18 @@ typedef enum {
   MP__EXITED
 } mp__proc_state;
 
+/* A file's identity: POSIX device and inode, Windows volume serial and
+ * file index. All zero: unknown. Compared only with an identity taken the
+ * same way on the same machine. */
+typedef struct mp__file_id {
+  uint64_t dev, ino;
+} mp__file_id;
+
 /* Where a target lives, independent of address-space randomisation. */
 typedef struct mp__module_ref {
   uint64_t offset;   /* target address minus the module's load base */
   int is_main;       /* the executable itself */
+  mp__file_id file;  /* a shared library: the file the parent has mapped */
   char path[1024];   /* the module's file, for a shared library */
 } mp__module_ref;
 
@@ -57,6 +69,10 @@ struct mp_process {
   int exitcode;
   mp__os_proc os;
   int finishing;                       /* the at-exit wait took it */
+  /* A forked child's copy of an object its parent had started: that
+   * process is a sibling, not a child, and must not be waited for or
+   * signalled from here. */
+  int inherited;
   struct mp_process *prev, *next;      /* registry of started children */
 };
 
@@ -88,6 +104,7 @@ typedef struct mp__inherit_entry {
 /* What a spawned child needs to become the process its parent created.
  * Packed by spawn_data.c into one block: header fields, then arg bytes. */
 typedef struct mp__start_data {
+  mp__file_id exe;               /* the parent's executable */
   mp__module_ref target;
   char name[MP__NAME_MAX + 1];
   char identity[MP__IDENTITY_MAX + 1];
@@ -141,9 +158,13 @@ void mp__os_after_fork_child(void);      /* the backend */
 /* ---- process.c ---- */
 void mp__ensure_atexit(void);
 void mp__finish_children(void);           /* the at-exit policy */
-/* Runs a child's target and leaves: finishes its own children, flushes
- * stdio, exits with the target's code. */
+/* Runs a child's target and leaves as mp__child_exit does; exit(n) inside
+ * the target leaves the same way where the C library allows it. */
 void mp__child_run_and_exit(mp_target target, void *arg);
+/* The end of every child: finishes its own children, flushes its stdio,
+ * reports code to its parent and exits with it, running no atexit
+ * handler. */
+void mp__child_exit(int code);
 
 /* ---- start_method.c ---- */
 mp_start_method mp__effective_method(mp_start_method requested);
@@ -160,6 +181,10 @@ void mp__start_data_clear(mp__start_data *d);
 
 /* ---- guard.c: refusal in a guard-less spawned child ---- */
 void mp__refuse_if_missing_guard(void);
+/* Ends a process that was started with MP__CHILD_ENV set but is not a
+ * child of ours: one line on stderr naming the variable and why, then
+ * MP_EXITCODE_NOT_CHILD. */
+void mp__not_our_child(const char *why);
 
 /* ==== Backend interface (src/posix/X.c and src/win32/X.c) ==== */
 
@@ -176,35 +201,65 @@ mp_pid mp__os_parent_pid(void);
 int mp__os_cpu_count(void);
 int mp__os_last_error(void);               /* errno / GetLastError() now */
 void mp__exit_now(int code);               /* no atexit handlers */
+/* 1 in a secure-execution process (set-user-ID or set-group-ID, file
+ * capabilities: the kernel's AT_SECURE), which must not act on anything
+ * its environment says. 0 where the OS has no such thing (Windows). */
+int mp__os_secure_exec(void);
+/* Flushes stdout and stderr before a start, each only if no other thread
+ * holds it (where the C library can tell), so a start never waits for
+ * another thread's write. */
+void mp__os_flush_std(void);
 /* Ends this process at once, as SIGKILL would (Windows: with the code that
  * reads as -9). For fault points (fault.h). */
 void mp__os_die_now(void);
-/* Copies the value of an environment variable; 0 if set. */
+/* Copies the value of an environment variable: 0 if set, -1 if not, 1 if
+ * set but cap bytes cannot hold it. */
 int mp__getenv(const char *name, char *buf, size_t cap);
 void mp__unsetenv(const char *name);
 
 /* module.c */
+/* Names the module holding addr and, for a shared library, the identity
+ * of the file mapped there (image.c). */
 int mp__module_locate(const void *addr, mp__module_ref *ref);
-/* The address of ref in this process, or NULL if its module can't be
- * found or the offset does not fall inside its code. */
-void *mp__module_resolve(const mp__module_ref *ref);
+/* The address of ref in this process. A library not loaded yet is loaded
+ * only after its file is checked to be the one the parent mapped. NULL
+ * and a reason for the refusal if the module or its file does not match
+ * or the offset does not fall inside its code. */
+void *mp__module_resolve(const mp__module_ref *ref, const char **why);
+
+/* image.c */
+/* The identity of this process's executable, taken once (Windows: at the
+ * guard, from a handle kept open) and cached. 0 or MP_ESYS. */
+int mp__os_exe_identity(mp__file_id *id);
 
 /* process.c */
 int mp__os_fork(mp_process *p);            /* MP_ENOTSUP on Windows */
 int mp__os_spawn(mp_process *p, const mp__start_data *d);
-/* 0 once exited (p->exitcode set, OS handles released), MP_ETIMEDOUT. */
+/* 0 once exited (p->exitcode set, OS handles released), MP_ETIMEDOUT.
+ * A child whose status another waiter took (POSIX) counts as exited: its
+ * code is the one it reported, -signal if we signalled it, else
+ * MP_EXITCODE_UNKNOWN. */
 int mp__os_wait(mp_process *p, int timeout_ms);
-int mp__os_signal(mp_process *p, int kill); /* terminate or kill */
+/* Terminate or kill; 0 without signalling once the child has exited. */
+int mp__os_signal(mp_process *p, int kill);
 void mp__os_proc_init(mp__os_proc *os);
 void mp__os_proc_release(mp__os_proc *os); /* handles of an unreaped child */
 
-/* child.c: the spawned child's side. The channel is the number the parent
- * put in MP__CHILD_ENV: a descriptor or a HANDLE value. */
-int mp__os_channel_prepare(int64_t channel);
+/* channel.c: the spawned child's side. value is what the parent put in
+ * MP__CHILD_ENV: a descriptor or a HANDLE value. Opening checks that it
+ * names a channel its parent made for it (NULL) or says why not. */
+const char *mp__os_channel_open(const char *value, int64_t *channel);
 int mp__os_channel_read(int64_t channel, void *buf, size_t len);
 void mp__os_channel_close(int64_t channel);
+
+/* child.c */
 /* Makes the spawned child match d: parent-death signal for daemons,
  * crash reporting, the inherited sentinel. */
 void mp__os_child_setup(const mp__start_data *d);
+/* In a child about to run its target: makes exit(n) end it as returning
+ * n would (mp__child_exit), where the C library allows it. */
+void mp__os_child_exit_hook(void);
+/* Tells the parent the exit code, in case it cannot read the status. */
+void mp__os_child_report(int code);
 
 #endif

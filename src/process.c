@@ -39,11 +39,19 @@ static void registry_remove(mp_process *p) {
 }
 
 /* A forked child inherits its parent's list; those processes are its
- * siblings, which it must neither wait for nor terminate. Their memory is
- * left alone: the user may still hold pointers to the copies. */
+ * siblings, which it must neither wait for nor signal (their pids are
+ * its parent's to reap, and may be reused once reaped). The copies stay
+ * readable, since the user may still hold pointers to them, but refuse to
+ * act; their descriptors are the child's own copies and are closed. */
 void mp__registry_reset_in_child(void) {
-  for (mp_process *p = registry; p; p = p->next)
-    mp__os_proc_init(&p->os); /* the copies must not close parent handles */
+  mp_process *next;
+  for (mp_process *p = registry; p; p = next) {
+    next = p->next;
+    if (p->state == MP__STARTED)
+      p->inherited = 1;
+    mp__os_proc_release(&p->os);
+    p->prev = p->next = NULL; /* so that free unlinks nothing */
+  }
   registry = NULL;
 }
 
@@ -89,9 +97,16 @@ void mp__finish_children(void) {
 }
 
 void mp__child_run_and_exit(mp_target target, void *arg) {
-  int code = target(arg);
+  mp__os_child_exit_hook();
+  mp__child_exit(target(arg));
+}
+
+/* _exit, not exit: the atexit handlers of a forked child are its
+ * parent's, and Python's children never run them either. */
+void mp__child_exit(int code) {
   mp__finish_children();
   fflush(NULL);
+  mp__os_child_report(code);
   mp__exit_now(code);
 }
 
@@ -166,7 +181,9 @@ int mp_process_create(mp_process **out, mp_target target, const void *arg,
 static int start_spawn(mp_process *p) {
   mp__start_data d;
   memset(&d, 0, sizeof d);
-  int rc = mp__module_locate((const void *)(uintptr_t)p->target, &d.target);
+  int rc = mp__os_exe_identity(&d.exe);
+  if (rc == 0)
+    rc = mp__module_locate((const void *)(uintptr_t)p->target, &d.target);
   if (rc < 0)
     return rc;
   strcpy(d.name, p->name);
@@ -192,14 +209,22 @@ int mp_process_start(mp_process *p) {
     return MP_ESTATE;
 
   mp_start_method method = mp__effective_method(p->method);
+  /* Its child would refuse the start data (guard.c): a set-user-ID
+   * program's caller controls the environment the child would trust. */
+  if (method == MP_START_SPAWN && mp__os_secure_exec())
+    return MP_ENOTSUP;
   mp__ensure_atexit();
   /* The arena exists before the first child, so that every child shares
    * it and objects created later still reach children started now. A
    * failure here only matters to shared objects, which report it then. */
   mp__arena_ensure();
-  /* Anything buffered now would otherwise be written once by the parent
-   * and once more by every forked child that flushes its copy. */
-  fflush(NULL);
+  /* Output the program printed before the start comes out before the
+   * child's. Only stdout and stderr, and only when no other thread is in
+   * the middle of a write to them: fflush(NULL) would wait for every
+   * stream's lock, for ever behind a pipe nobody reads. A forked child
+   * drops the copy of these two buffers it inherits (posix/process.c),
+   * so whatever is left in them is written once, by the parent. */
+  mp__os_flush_std();
   int rc = method == MP_START_FORK ? mp__os_fork(p) : start_spawn(p);
   if (rc < 0)
     return rc;
@@ -212,6 +237,8 @@ int mp_process_start(mp_process *p) {
 static int wait_state(mp_process *p, int timeout_ms) {
   if (p->state == MP__EXITED)
     return 0;
+  if (p->inherited)
+    return MP_ESTATE;
   int rc = mp__os_wait(p, timeout_ms);
   if (rc == 0)
     p->state = MP__EXITED;
@@ -244,6 +271,8 @@ static int signal_process(mp_process *p, int kill) {
     return MP_ESTATE;
   if (p->state == MP__EXITED)
     return 0;
+  if (p->inherited)
+    return MP_ESTATE;
   return mp__os_signal(p, kill);
 }
 
@@ -277,7 +306,7 @@ int mp_process_daemon(const mp_process *p) {
 int mp_process_free(mp_process *p) {
   if (!valid(p))
     return MP_EINVAL;
-  if (p->state == MP__STARTED && wait_state(p, 0) != 0)
+  if (p->state == MP__STARTED && !p->inherited && wait_state(p, 0) != 0)
     return MP_ESTATE;
   if (p->state == MP__EXITED)
     registry_remove(p);

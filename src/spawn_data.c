@@ -1,7 +1,9 @@
 /* The start data block a spawned child reads from its parent.
  *
- * Wire format (both ends are the same executable on the same machine, so
- * native byte order and sizes are safe):
+ * Wire format (both ends are meant to be the same executable on the same
+ * machine, so native byte order and sizes are used; the reader checks
+ * every length against the block and the child checks the executable's
+ * identity before it acts on anything else in it):
  *   prefix:  u32 magic, u32 version, u64 header length   (16 bytes)
  *   header:  fields of mp__start_data, strings as u32 length + bytes
  *   arg:     arg_size bytes, read by the backend straight into the child's
@@ -12,7 +14,7 @@
 #include "internal.h"
 
 #define MP__START_MAGIC 0x4d505244u /* "MPRD" */
-#define MP__START_VERSION 1u
+#define MP__START_VERSION 2u
 
 typedef struct {
   unsigned char *buf;
@@ -53,8 +55,12 @@ int mp__start_data_pack(const mp__start_data *d, void **out, size_t *len) {
   put_u32(&w, MP__START_MAGIC);
   put_u32(&w, MP__START_VERSION);
   put_u64(&w, 0); /* header length, patched below */
+  put_u64(&w, d->exe.dev);
+  put_u64(&w, d->exe.ino);
   put_u64(&w, d->target.offset);
   put_u32(&w, (uint32_t)d->target.is_main);
+  put_u64(&w, d->target.file.dev);
+  put_u64(&w, d->target.file.ino);
   put_str(&w, d->target.path);
   put_str(&w, d->name);
   put_str(&w, d->identity);
@@ -127,20 +133,25 @@ int mp__start_data_unpack(const void *buf, size_t len, mp__start_data *d) {
     return MP_EINVAL;
   if (get_u64(&r) != len - MP__START_PREFIX_LEN)
     return MP_EINVAL;
+  d->exe.dev = get_u64(&r);
+  d->exe.ino = get_u64(&r);
   d->target.offset = get_u64(&r);
-  d->target.is_main = (int)get_u32(&r);
+  d->target.is_main = get_u32(&r) != 0;
+  d->target.file.dev = get_u64(&r);
+  d->target.file.ino = get_u64(&r);
   get_str(&r, d->target.path, sizeof d->target.path);
   get_str(&r, d->name, sizeof d->name);
   get_str(&r, d->identity, sizeof d->identity);
   d->parent_pid = (mp_pid)get_u64(&r);
-  d->daemon = (int)get_u32(&r);
+  d->daemon = get_u32(&r) != 0;
   d->parent_method = (mp_start_method)get_u32(&r);
   d->sentinel = (int64_t)get_u64(&r);
   d->arg_size = get_u64(&r);
   uint64_t n = get_u64(&r);
   /* Bounded by what the header can hold, so a bad count can't ask for
    * more memory than the block it came in. */
-  if (r.failed || n > (uint64_t)(r.end - r.p) / 24)
+  if (r.failed || n > (uint64_t)(r.end - r.p) / 24 ||
+      mp__check_method(d->parent_method) < 0)
     return MP_EINVAL;
   if (n > 0) {
     d->inherit = calloc((size_t)n, sizeof *d->inherit);

@@ -28,7 +28,8 @@ static int resolve(const mp_wait_item *it, mp__wait_slot *s) {
     s->proc = it->obj.process;
     if (!s->proc || s->proc->magic != MP__PROCESS_MAGIC)
       return MP_EINVAL;
-    return s->proc->state == MP__CREATED ? MP_ESTATE : 0;
+    /* Not started, or a forked child's copy of its sibling. */
+    return s->proc->state == MP__CREATED || s->proc->inherited ? MP_ESTATE : 0;
   default:
     return MP_EINVAL;
   }

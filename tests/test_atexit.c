@@ -7,7 +7,9 @@
  * writes a marker) and a daemon grandchild (sleeps for ever), then returns
  * 5 or calls exit(7) without joining: when the child has been joined the
  * marker exists and the daemon grandchild is gone.
- * Program view: tests/progs/atexit_main does the same from main. */
+ * Program view: tests/progs/atexit_main does the same from main.
+ * Children started from a secondary thread, which has ended by the time
+ * main returns, are waited for too (tests/progs/thread_children). */
 #include "support/test_support.h"
 
 #include <stdio.h>
@@ -178,6 +180,36 @@ static void test_program_calls_exit(void **state) {
   check_program_atexit(*state, "exit", 4);
 }
 
+static void check_thread_children(const char *dir, const char *mode) {
+  char exe[TST_PATH_MAX], out[TST_PATH_MAX], err[TST_PATH_MAX];
+  char c0[TST_PATH_MAX], c1[TST_PATH_MAX];
+  assert_int_equal(tst_prog_path(exe, sizeof exe, "thread_children"), 0);
+  assert_true(tst_file_exists(exe));
+  tst_path(out, sizeof out, dir, "out.txt");
+  tst_path(err, sizeof err, dir, "err.txt");
+  tst_path(c0, sizeof c0, dir, "child-0");
+  tst_path(c1, sizeof c1, dir, "child-1");
+  const char *args[] = {dir, mode, NULL};
+  int code = -1;
+  assert_int_equal(tst_run(exe, args, out, err, TST_LONG_MS, &code), 0);
+  assert_int_equal(code, 0);
+  /* The program has ended: so have its non-daemon children, which wrote
+   * their files 700 ms after they started. */
+  int have0 = tst_file_exists(c0), have1 = tst_file_exists(c1);
+  if (!have0 || !have1)
+    fail_msg("the program ended before the children its thread started "
+             "(%s thread; child-0 %s, child-1 %s)",
+             mode, have0 ? "done" : "missing", have1 ? "done" : "missing");
+}
+
+static void test_children_of_a_finished_thread(void **state) {
+  check_thread_children(*state, "joined");
+}
+
+static void test_children_of_a_running_thread(void **state) {
+  check_thread_children(*state, "running");
+}
+
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -193,6 +225,10 @@ int main(int argc, char **argv) {
                                       tst_teardown_tmpdir),
       cmocka_unit_test_setup_teardown(test_program_calls_exit, tst_setup_tmpdir,
                                       tst_teardown_tmpdir),
+      cmocka_unit_test_setup_teardown(test_children_of_a_finished_thread,
+                                      tst_setup_tmpdir, tst_teardown_tmpdir),
+      cmocka_unit_test_setup_teardown(test_children_of_a_running_thread,
+                                      tst_setup_tmpdir, tst_teardown_tmpdir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,14 @@
  *  - the child is the same executable, run afresh (globals at their
  *    initial values, not the parent's);
  *  - the target is found without registration: static functions, and a
- *    function in another translation unit of the executable;
+ *    function in another translation unit of the executable, and one in a
+ *    library the parent loaded at run time;
+ *  - a library replaced on disk after the parent loaded it is never loaded
+ *    by the child: it refuses (MP_EXITCODE_NOT_CHILD);
+ *  - a program whose file was replaced (POSIX: deleted and another program
+ *    put at its path; Windows: renamed away and another put there) still
+ *    spawns: the child runs the right target, or refuses, and never runs
+ *    the other program's code;
  *  - the child inherits only what it needs: a descriptor / handle the
  *    parent opened as inheritable is not open in the child. */
 #if !defined(_WIN32) && !defined(_GNU_SOURCE)
@@ -16,10 +23,20 @@
 #ifdef _WIN32
 #include <windows.h>
 #else
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
+
+#ifdef _WIN32
+#define MODULE_SUFFIX ".dll"
+#else
+#define MODULE_SUFFIX ".so"
+#endif
+#define EVIL_ENV "MPROC_TEST_EVIL_MARKER"
+
 
 static int g_value = 1;
 
@@ -196,8 +213,150 @@ static void test_inheritable_handle_not_inherited(void **state) {
 #endif
 }
 
+/* ---- a library loaded at run time, then replaced ---- */
+
+static void module_path(char *out, size_t cap, const char *name) {
+  char dir[TST_PATH_MAX];
+  assert_int_equal(tst_exe_dir(dir, sizeof dir), 0);
+  snprintf(out, cap, "%s%s%s%s", dir, TST_SEP, name, MODULE_SUFFIX);
+  assert_true(tst_file_exists(out));
+}
+
+static void test_module_target_then_replaced(void **state) {
+  const char *dir = *state;
+  char good[TST_PATH_MAX], evil[TST_PATH_MAX], lib[TST_PATH_MAX],
+      marker[TST_PATH_MAX], moved[TST_PATH_MAX];
+  module_path(good, sizeof good, "mod_good");
+  module_path(evil, sizeof evil, "mod_evil");
+  tst_path(lib, sizeof lib, dir, "mod" MODULE_SUFFIX);
+  tst_path(moved, sizeof moved, dir, "mod-old" MODULE_SUFFIX);
+  tst_path(marker, sizeof marker, dir, "evil-ran");
+  assert_int_equal(tst_copy_file(good, lib), 0);
+#ifdef _WIN32
+  HMODULE h = LoadLibraryA(lib);
+  assert_non_null(h);
+  mp_target t = (mp_target)(void (*)(void))GetProcAddress(h, "mod_target");
+#else
+  void *h = dlopen(lib, RTLD_NOW);
+  assert_non_null(h);
+  mp_target t = (mp_target)(uintptr_t)dlsym(h, "mod_target");
+#endif
+  assert_non_null(t);
+  assert_int_equal(tst_setenv(EVIL_ENV, marker), 0);
+
+  /* Found by the child, loaded there from the same file. */
+  mp_process *p = start_spawn(t, NULL, 0);
+  int code = tst_join_code(p, TST_LONG_MS);
+  assert_int_equal(mp_process_free(p), 0);
+  assert_int_equal(code, 42);
+
+  /* Another library where the parent's was: POSIX replaces the file
+   * (rename over it); Windows cannot touch a loaded DLL but can rename
+   * it away. */
+#ifdef _WIN32
+  assert_true(MoveFileA(lib, moved));
+  assert_int_equal(tst_copy_file(evil, lib), 0);
+#else
+  (void)moved;
+  char tmp[TST_PATH_MAX];
+  tst_path(tmp, sizeof tmp, dir, "mod.new");
+  assert_int_equal(tst_copy_file(evil, tmp), 0);
+  assert_int_equal(rename(tmp, lib), 0);
+#endif
+  p = start_spawn(t, NULL, 0);
+  code = tst_join_code(p, TST_LONG_MS);
+  assert_int_equal(mp_process_free(p), 0);
+  tst_setenv(EVIL_ENV, NULL);
+  int evil_ran = tst_file_exists(marker);
+#ifdef _WIN32
+  FreeLibrary(h);
+#else
+  dlclose(h);
+#endif
+  if (evil_ran)
+    fail_msg("the spawned child loaded the library put in place of the "
+             "parent's (exit code %d)",
+             code);
+  assert_int_equal(code, MP_EXITCODE_NOT_CHILD);
+}
+
+/* ---- the program's own file replaced ---- */
+
+static int role_42(void *arg) {
+  (void)arg;
+  return 42;
+}
+
+/* Run in a copy of this program: replaces its own file by `impostor`
+ * (another mproc program), then spawns role_42. Exit 0 when the child
+ * ran role_42, 1 when it refused, 2 for any other code, 3 when the start
+ * failed, 4 when the file could not be replaced. */
+static int replace_self_main(const char *impostor) {
+  char self[TST_PATH_MAX];
+#ifdef _WIN32
+  char old[TST_PATH_MAX + 8];
+  if (GetModuleFileNameA(NULL, self, sizeof self) == 0)
+    return 4;
+  snprintf(old, sizeof old, "%s.old", self);
+  if (!MoveFileA(self, old) || tst_copy_file(impostor, self) != 0)
+    return 4;
+#else
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return 4;
+  self[n] = '\0';
+  if (unlink(self) != 0 || tst_copy_file(impostor, self) != 0)
+    return 4;
+#endif
+  mp_process_options o = {0};
+  o.method = MP_START_SPAWN;
+  mp_process *p = NULL;
+  int code = -1;
+  if (mp_process_create(&p, role_42, NULL, 0, &o) != 0)
+    return 3;
+  int rc = mp_process_start(p);
+  if (rc != 0) {
+    fprintf(stderr, "start: %d (%s), os error %d\n", rc, mp_strerror(rc),
+            mp_last_os_error());
+    return 3;
+  }
+  if (mp_process_join(p, 60000) != 0 || mp_process_exitcode(p, &code) != 0)
+    return 3;
+  mp_process_free(p);
+  fprintf(stderr, "child exit code %d\n", code);
+  return code == 42 ? 0 : code == MP_EXITCODE_NOT_CHILD ? 1 : 2;
+}
+
+static void test_program_file_replaced(void **state) {
+  const char *dir = *state;
+  char self[TST_PATH_MAX], copy[TST_PATH_MAX], impostor[TST_PATH_MAX];
+  char out[TST_PATH_MAX], err[TST_PATH_MAX], ebuf[4096];
+  assert_int_equal(tst_prog_path(self, sizeof self, "test_spawn"), 0);
+  assert_int_equal(tst_prog_path(impostor, sizeof impostor, "probe"), 0);
+  tst_path(copy, sizeof copy, dir, "prog" TST_EXE_SUFFIX);
+  tst_path(out, sizeof out, dir, "out.txt");
+  tst_path(err, sizeof err, dir, "err.txt");
+  assert_int_equal(tst_copy_file(self, copy), 0);
+  const char *args[] = {"--replace-self", impostor, NULL};
+  int code = -1;
+  assert_int_equal(tst_run(copy, args, out, err, TST_LONG_MS, &code), 0);
+  ebuf[0] = '\0';
+  tst_read_file(err, ebuf, sizeof ebuf);
+  print_message("replaced program: exit %d, stderr [%s]\n", code, ebuf);
+#ifdef _WIN32
+  /* Windows starts the renamed file; Wine, which does not follow the
+   * rename, starts the impostor, whose guard refuses. */
+  assert_true(code == 0 || code == 1);
+#else
+  /* /proc/self/exe still runs the deleted file. */
+  assert_int_equal(code, 0);
+#endif
+}
+
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
+  if (argc == 3 && strcmp(argv[1], "--replace-self") == 0)
+    return replace_self_main(argv[2]);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_static_target_fresh_globals),
       cmocka_unit_test(test_distinct_static_targets),
@@ -205,6 +364,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_same_executable, tst_setup_tmpdir,
                                       tst_teardown_tmpdir),
       cmocka_unit_test_setup_teardown(test_inheritable_handle_not_inherited,
+                                      tst_setup_tmpdir, tst_teardown_tmpdir),
+      cmocka_unit_test_setup_teardown(test_module_target_then_replaced,
+                                      tst_setup_tmpdir, tst_teardown_tmpdir),
+      cmocka_unit_test_setup_teardown(test_program_file_replaced,
                                       tst_setup_tmpdir, tst_teardown_tmpdir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

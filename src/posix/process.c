@@ -9,25 +9,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
 
+#include "deadline.h"
 #include "internal.h"
 
 extern char **environ;
 
 int mp__posix_own_sentinel = -1;
 
-void mp__os_proc_init(mp__os_proc *os) { os->sentinel = -1; }
+void mp__os_proc_init(mp__os_proc *os) {
+  os->sentinel = -1;
+  os->pidfd = -1;
+  os->signalled = 0;
+}
 
 void mp__os_proc_release(mp__os_proc *os) {
   if (os->sentinel >= 0)
     close(os->sentinel);
+  if (os->pidfd >= 0)
+    close(os->pidfd);
   os->sentinel = -1;
+  os->pidfd = -1;
 }
 
 void mp__posix_die_with_parent(mp_pid parent) {
@@ -41,6 +49,29 @@ void mp__posix_die_with_parent(mp_pid parent) {
     _exit(MP__EXIT_BOOT_FAILED);
 }
 
+/* A pidfd for our child pid, or -1 (no pidfd_open: Linux < 5.3, or a
+ * seccomp filter). A child that already exited and was reaped by someone
+ * else (SIGCHLD ignored, a waitpid(-1) elsewhere) may have left its pid to
+ * another process before pidfd_open ran; the pidfd is kept only if the pid
+ * is still our child's, running or a zombie, after it was opened. */
+static int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec */
+  if (fd < 0)
+    return -1;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
 int mp__os_fork(mp_process *p) {
   int sentinel[2];
   if (pipe2(sentinel, O_CLOEXEC) != 0)
@@ -51,13 +82,14 @@ int mp__os_fork(mp_process *p) {
    * handlers (atfork.c), which every fork runs. */
   pid_t pid = fork();
   if (pid == 0) {
+    mp__posix_forked_child_begin();
     close(sentinel[0]);
-    /* A grandchild must not keep our parent's view of us alive. */
-    if (mp__posix_own_sentinel >= 0)
-      close(mp__posix_own_sentinel);
+    /* The fork handlers closed the one we inherited (system.c). */
     mp__posix_own_sentinel = sentinel[1];
-    snprintf(mp__self.name, sizeof mp__self.name, "%s", p->name);
-    snprintf(mp__self.identity, sizeof mp__self.identity, "%s", p->identity);
+    /* Both fit (process.c). Plain copies: every page of code a forked
+     * child runs is a page fault of its own, printf's are many. */
+    strcpy(mp__self.name, p->name);
+    strcpy(mp__self.identity, p->identity);
     mp__self.counter = 0;
     mp__self.parent_pid = parent;
     mp__self.daemon = p->daemon;
@@ -74,6 +106,7 @@ int mp__os_fork(mp_process *p) {
   }
   p->pid = pid;
   p->os.sentinel = sentinel[0];
+  p->os.pidfd = open_pidfd(pid);
   return 0;
 }
 
@@ -94,24 +127,6 @@ static char **child_environ(const char *channel_entry) {
   env[k++] = (char *)channel_entry;
   env[k] = NULL;
   return env;
-}
-
-/* MSG_NOSIGNAL: a child that died before reading must not kill us with
- * SIGPIPE; that is why the channel is a socket and not a pipe. */
-static int send_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    size_t chunk = len > (1u << 20) ? (1u << 20) : len;
-    ssize_t n = send(fd, p, chunk, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
 }
 
 /* The child gets exactly the descriptors in `keep`, renumbered 3, 4, ...
@@ -139,11 +154,16 @@ static void plan_descriptors(posix_spawn_file_actions_t *fa, const int *keep,
 #endif
 }
 
+/* The file run is /proc/self/exe: the kernel's link to the very file this
+ * process runs, which still works once the file at its path has been
+ * replaced or deleted (an upgrade under a running program), where the path
+ * would start something else or nothing. Its path is only argv[0]. */
 static int spawn_child(pid_t *pid, const int *keep, size_t nkeep) {
+  static const char self_exe[] = "/proc/self/exe";
   char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n < 0)
-    return mp__os_error(errno);
+  ssize_t n = readlink(self_exe, exe, sizeof exe - 1);
+  if (n <= 0)
+    n = (ssize_t)strlen(strcpy(exe, self_exe));
   exe[n] = '\0';
 
   char entry[64];
@@ -168,7 +188,7 @@ static int spawn_child(pid_t *pid, const int *keep, size_t nkeep) {
 
   char marker[] = "--mproc-child";
   char *argv[] = {exe, marker, NULL};
-  int rc = posix_spawn(pid, exe, &fa, &attr, argv, env);
+  int rc = posix_spawn(pid, self_exe, &fa, &attr, argv, env);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   free(env);
@@ -194,10 +214,11 @@ static int *child_descriptors(int channel, int sentinel, mp__start_data *d) {
 
 int mp__os_spawn(mp_process *p, const mp__start_data *d0) {
   int chan[2], sentinel[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0)
-    return mp__os_error(errno);
+  int rc = mp__posix_channel_pair(chan);
+  if (rc < 0)
+    return rc;
   if (pipe2(sentinel, O_CLOEXEC) != 0) {
-    int rc = mp__os_error(errno);
+    rc = mp__os_error(errno);
     close(chan[0]);
     close(chan[1]);
     return rc;
@@ -212,7 +233,7 @@ int mp__os_spawn(mp_process *p, const mp__start_data *d0) {
   void *block = NULL;
   size_t block_len = 0;
   pid_t pid = 0;
-  int rc = keep ? mp__start_data_pack(&d, &block, &block_len) : MP_ENOMEM;
+  rc = keep ? mp__start_data_pack(&d, &block, &block_len) : MP_ENOMEM;
   if (rc == 0)
     rc = spawn_child(&pid, keep, 2 + d.n_inherit);
   free(keep);
@@ -227,10 +248,11 @@ int mp__os_spawn(mp_process *p, const mp__start_data *d0) {
   }
   p->pid = pid;
   p->os.sentinel = sentinel[0];
+  p->os.pidfd = open_pidfd(pid);
   /* A failed send means the child already died; it is started all the
    * same and its exit code tells the story. */
-  if (send_all(chan[0], block, block_len) == 0 && p->arg_size > 0)
-    send_all(chan[0], p->arg, p->arg_size);
+  if (mp__posix_channel_send(chan[0], block, block_len) == 0 && p->arg_size > 0)
+    mp__posix_channel_send(chan[0], p->arg, p->arg_size);
   free(block);
   close(chan[0]);
   return 0;
@@ -244,48 +266,100 @@ static int decode_status(int status) {
   return -1;
 }
 
-int mp__os_wait(mp_process *p, int timeout_ms) {
-  uint64_t deadline = timeout_ms > 0 ? mp__now_ms() + (uint64_t)timeout_ms : 0;
-  unsigned backoff = 1;
-  int sentinel_fired = 0;
+/* The code a child whose status is gone reported on its sentinel just
+ * before it exited (child.c), -signal if we signalled it, else unknown. A
+ * killed child reports nothing. */
+static int lost_status_code(mp__os_proc *os) {
+  uint32_t msg[2];
+  struct pollfd pfd = {os->sentinel, POLLIN, 0};
+  if (os->sentinel >= 0 && poll(&pfd, 1, 0) > 0 &&
+      read(os->sentinel, msg, sizeof msg) == (ssize_t)sizeof msg &&
+      msg[0] == MP__POSIX_REPORT_MAGIC && msg[1] <= 255)
+    return (int)msg[1];
+  if (os->signalled)
+    return -os->signalled;
+  return MP_EXITCODE_UNKNOWN;
+}
+
+/* 0 once the child is reaped or known gone (p->exitcode set, handles
+ * released), MP_ETIMEDOUT while it runs, MP_ESYS. */
+static int try_reap(mp_process *p) {
   for (;;) {
     int status;
     pid_t r = waitpid((pid_t)p->pid, &status, WNOHANG);
     if (r == (pid_t)p->pid) {
       p->exitcode = decode_status(status);
-      mp__os_proc_release(&p->os);
-      return 0;
+      break;
     }
-    if (r < 0 && errno != EINTR)
-      return mp__os_error(errno); /* ECHILD: reaped behind our back */
-    if (timeout_ms == 0)
+    if (r == 0)
       return MP_ETIMEDOUT;
-    int slice = 100;
-    if (timeout_ms > 0) {
-      uint64_t now = mp__now_ms();
-      if (now >= deadline)
-        return MP_ETIMEDOUT;
-      if (deadline - now < (uint64_t)slice)
-        slice = (int)(deadline - now);
-    }
-    /* EOF with the child not yet reapable: it is mid-exit (the kernel
-     * closes its files before it becomes a zombie), or it closed the
-     * sentinel itself. Sleep in short steps rather than spin on poll. */
-    if (!sentinel_fired && p->os.sentinel >= 0) {
-      /* Slices bound the wait if a raw fork() of the child still holds the
-       * write end after the child itself has gone. */
-      struct pollfd pfd = {p->os.sentinel, POLLIN, 0};
-      sentinel_fired = poll(&pfd, 1, slice) > 0;
+    if (errno == EINTR)
+      continue;
+    if (errno != ECHILD)
+      return mp__os_error(errno);
+    /* Reaped by someone else: the kernel, when SIGCHLD is ignored, or a
+     * waitpid(-1) elsewhere in the program. It is gone all the same, and
+     * its object must reach its end. */
+    p->exitcode = lost_status_code(&p->os);
+    break;
+  }
+  mp__os_proc_release(&p->os);
+  return 0;
+}
+
+int mp__os_wait(mp_process *p, int timeout_ms) {
+  mp__deadline dl = mp__deadline_in(timeout_ms);
+  int nap = 0, fired = 0;
+  for (;;) {
+    int rc = try_reap(p);
+    if (rc != MP_ETIMEDOUT)
+      return rc;
+    int left = mp__deadline_left(&dl);
+    if (left == 0)
+      return MP_ETIMEDOUT;
+    int fd = p->os.pidfd >= 0 ? p->os.pidfd : p->os.sentinel;
+    if (!fired && fd >= 0) {
+      /* The pidfd is readable once the child can be reaped: the kernel
+       * wakes us, whatever ended the child, so no cap. The sentinel
+       * fires a little earlier (the exit report, then the kernel closing
+       * the child's files before it becomes a zombie), and may be held by
+       * a raw fork() of the child after the child itself has gone: its
+       * waits are cut into slices. */
+      struct pollfd pfd = {fd, POLLIN, 0};
+      fired = poll(&pfd, 1, fd == p->os.pidfd ? left : mp__nap_cap(left)) > 0;
     } else {
-      mp__sleep_ms(backoff < (unsigned)slice ? backoff : (unsigned)slice);
-      backoff = backoff < 16 ? backoff * 2 : 16;
+      /* It fired but the child was not reapable yet: it is mid-exit. */
+      mp__sleep_ms((unsigned)mp__deadline_nap(&dl, &nap));
     }
   }
 }
 
+/* A pid is safe to signal only while it is still our unreaped child:
+ * once another waiter took its status the pid may already name another
+ * process. A pidfd names the process itself; without one, ask first (the
+ * instant between asking and kill() remains). */
 int mp__os_signal(mp_process *p, int kill_it) {
-  /* Not yet reaped, so the pid cannot have been reused. */
-  if (kill((pid_t)p->pid, kill_it ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
-    return mp__os_error(errno);
+  int sig = kill_it ? SIGKILL : SIGTERM;
+#ifdef SYS_pidfd_send_signal
+  if (p->os.pidfd >= 0) {
+    if (syscall(SYS_pidfd_send_signal, p->os.pidfd, sig, NULL, 0) == 0) {
+      p->os.signalled = sig;
+      return 0;
+    }
+    if (errno == ESRCH)
+      return 0;
+    if (errno != ENOSYS)
+      return mp__os_error(errno);
+  }
+#endif
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+    return errno == ECHILD ? 0 : mp__os_error(errno);
+  if (si.si_pid != 0)
+    return 0; /* exited, not yet reaped */
+  if (kill((pid_t)p->pid, sig) != 0)
+    return errno == ESRCH ? 0 : mp__os_error(errno);
+  p->os.signalled = sig;
   return 0;
 }

@@ -2,10 +2,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/auxv.h>
+#endif
 
 #include "shared.h"
 
@@ -34,7 +38,16 @@ __attribute__((constructor)) static void register_fork_handlers(void) {
   pthread_atfork(mp__fork_prepare, mp__fork_parent, mp__fork_child);
 }
 
-void mp__os_after_fork_child(void) { mp__owner_forget_in_child(); }
+void mp__os_after_fork_child(void) {
+  mp__owner_forget_in_child();
+  /* Our parent's view of us is ours alone: a process forked from us,
+   * whether by mproc (which gives it a sentinel of its own) or by the
+   * program's own fork(), must neither keep it open after we are gone nor
+   * report an exit code on it. */
+  if (mp__posix_own_sentinel >= 0)
+    close(mp__posix_own_sentinel);
+  mp__posix_own_sentinel = -1;
+}
 
 int mp__os_handle_dup(int64_t h, int64_t *out) {
   int fd = fcntl((int)h, F_DUPFD_CLOEXEC, 3);
@@ -70,7 +83,34 @@ int mp__os_cpu_count(void) {
 
 int mp__os_last_error(void) { return errno; }
 
-void mp__exit_now(int code) { _exit(code); }
+/* Through a pointer filled at load, as child.c explains: every child
+ * ends here. */
+static void (*volatile const exit_fn)(int) = _exit;
+void mp__exit_now(int code) { exit_fn(code); }
+
+/* The kernel's own answer where there is one: it also covers file
+ * capabilities and LSM transitions, which comparing ids would miss. */
+int mp__os_secure_exec(void) {
+#if defined(__linux__)
+  return getauxval(AT_SECURE) != 0;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) ||  \
+    defined(__NetBSD__) || defined(__DragonFly__)
+  return issetugid() != 0;
+#else
+  return getuid() != geteuid() || getgid() != getegid();
+#endif
+}
+
+/* ftrylockfile: a stream another thread is writing to (perhaps blocked
+ * for ever on a pipe nobody reads) is skipped, not waited for. */
+void mp__os_flush_std(void) {
+  FILE *streams[2] = {stdout, stderr};
+  for (int i = 0; i < 2; i++)
+    if (ftrylockfile(streams[i]) == 0) {
+      fflush(streams[i]); /* the stream's lock is recursive */
+      funlockfile(streams[i]);
+    }
+}
 
 void mp__os_die_now(void) {
   kill(getpid(), SIGKILL);
@@ -79,8 +119,10 @@ void mp__os_die_now(void) {
 
 int mp__getenv(const char *name, char *buf, size_t cap) {
   const char *v = getenv(name);
-  if (!v || strlen(v) >= cap)
+  if (!v)
     return -1;
+  if (strlen(v) >= cap)
+    return 1;
   strcpy(buf, v);
   return 0;
 }

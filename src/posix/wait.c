@@ -1,6 +1,7 @@
-/* mp_wait on POSIX: one poll() over the connections' descriptors and the
- * process sentinels (the read end of a pipe only the child holds open,
- * which reads end of file once the child is gone). */
+/* mp_wait on POSIX: one poll() over the connections' descriptors and, for
+ * each process, its pidfd (readable once the child has exited) or, where
+ * there is none, its sentinel (the read end of a pipe only the child
+ * holds open, readable just before the child is gone). */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@ static int slot_fd(mp__wait_slot *s) {
   }
   if (mp__wait_proc_done(s->proc) || s->proc->os.sentinel < 0)
     return -1;
-  return s->proc->os.sentinel;
+  return s->proc->os.pidfd >= 0 ? s->proc->os.pidfd : s->proc->os.sentinel;
 }
 
 int mp__os_wait_slots(mp__wait_slot *s, size_t n, int timeout_ms) {

@@ -1,31 +1,5 @@
-/* The spawned child's side on Windows: the start data channel is a pipe
- * handle whose value the parent put in MP__CHILD_ENV. */
+/* A child's own side on Windows: the spawned child's setup and its end. */
 #include "internal.h"
-
-int mp__os_channel_prepare(int64_t channel) {
-  if (channel <= 0)
-    return MP_EINVAL;
-  /* Nothing we start later may inherit it. */
-  if (!SetHandleInformation((HANDLE)(intptr_t)channel, HANDLE_FLAG_INHERIT, 0))
-    return mp__os_error((int)GetLastError());
-  return 0;
-}
-
-int mp__os_channel_read(int64_t channel, void *buf, size_t len) {
-  char *p = buf;
-  while (len > 0) {
-    DWORD chunk = len > (1u << 20) ? (1u << 20) : (DWORD)len, got = 0;
-    if (!ReadFile((HANDLE)(intptr_t)channel, p, chunk, &got, NULL) || got == 0)
-      return MP_EINVAL; /* the parent died mid-way: no usable data */
-    p += got;
-    len -= got;
-  }
-  return 0;
-}
-
-void mp__os_channel_close(int64_t channel) {
-  CloseHandle((HANDLE)(intptr_t)channel);
-}
 
 /* An unhandled exception ends the child with the exception code as exit
  * code, which the parent maps to a signal number (access violation: -11).
@@ -41,3 +15,8 @@ void mp__os_child_setup(const mp__start_data *d) {
   SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
   SetUnhandledExceptionFilter(exit_on_crash);
 }
+
+/* A spawned child is a fresh run of the executable: the atexit handlers it
+ * has are its own, and the exit code of a process is never lost here. */
+void mp__os_child_exit_hook(void) {}
+void mp__os_child_report(int code) { (void)code; }

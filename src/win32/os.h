@@ -32,6 +32,27 @@ typedef struct mp__os_proc {
  * MP_ESYS; *out stays valid for the life of the process. */
 int mp__win_owner_only(SECURITY_ATTRIBUTES **out);
 
+/* The start data channel, parent side (channel.c): a named pipe with an
+ * unguessable name, owner-only, first instance, local clients only. The
+ * parent keeps the server end and gives the child the client end it
+ * opened itself, as an inheritable handle. 0 or MP_ESYS. */
+int mp__win_channel_create(HANDLE *server, HANDLE *client);
+/* Writes it all; 0, or MP_ESYS once the child is gone. */
+int mp__win_channel_write(HANDLE server, const void *buf, size_t len);
+
+struct mp__file_id; /* internal.h */
+/* The identity of the file a loaded module (or the executable) was mapped
+ * from (image.c): the file at the name the kernel has for the mapping,
+ * checked to carry the same image headers as the module in memory, since
+ * that name does not follow renames everywhere (Wine). 0 or MP_ESYS. */
+int mp__win_module_identity(HMODULE mod, struct mp__file_id *id);
+/* The identity of the file open at h. 0 or MP_ESYS. */
+int mp__win_file_identity(HANDLE h, struct mp__file_id *id);
+/* The path to start this executable again: the one the handle opened on
+ * it at the guard gives now (it follows renames on Windows), else the
+ * path it was started from. 0 or MP_ESYS. */
+int mp__win_exe_path(wchar_t *buf, DWORD cap);
+
 /* No arena space of this OS's own (POSIX keeps its lock owners there). */
 #define MP__OS_ARENA_AT 65536u
 #define MP__OS_ARENA_BYTES 0u

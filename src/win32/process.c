@@ -1,6 +1,7 @@
 /* Starting, waiting for and signalling children on Windows. There is no
  * fork: a child is this executable started again with CreateProcess, and
- * its main guard reads the start data from an inherited pipe. */
+ * its main guard reads the start data from the client end of a named pipe
+ * it inherits (channel.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
@@ -86,11 +87,20 @@ static HANDLE inheritable_std(DWORD which) {
   return dup;
 }
 
+/* The file started is the one the handle image.c keeps on our executable
+ * names now: on Windows that follows a rename of the running program. Where
+ * it does not (Wine), a replacement at the old path starts instead, and
+ * its guard refuses the start data: its identity is not ours. */
 static int create_child(mp_process *p, HANDLE channel, PROCESS_INFORMATION *pi) {
-  static wchar_t exe[32768];
-  DWORD n = GetModuleFileNameW(NULL, exe, sizeof exe / sizeof exe[0]);
-  if (n == 0 || n >= sizeof exe / sizeof exe[0])
-    return mp__os_error((int)GetLastError());
+  wchar_t *exe = malloc(32768 * sizeof *exe);
+  if (!exe)
+    return MP_ENOMEM;
+  int rc = mp__win_exe_path(exe, 32768);
+  if (rc < 0) {
+    free(exe);
+    return rc;
+  }
+  size_t n = wcslen(exe);
   wchar_t *cmdline = malloc((n + 32) * sizeof *cmdline);
   wchar_t *env = child_environment(channel);
   HANDLE std[3] = {inheritable_std(STD_INPUT_HANDLE),
@@ -103,7 +113,7 @@ static int create_child(mp_process *p, HANDLE channel, PROCESS_INFORMATION *pi) 
     if (std[i])
       list[count++] = std[i];
 
-  int rc = MP_ENOMEM;
+  rc = MP_ENOMEM;
   SIZE_T attr_size = 0;
   LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
   InitializeProcThreadAttributeList(NULL, 1, 0, &attr_size);
@@ -143,18 +153,8 @@ static int create_child(mp_process *p, HANDLE channel, PROCESS_INFORMATION *pi) 
       CloseHandle(std[i]);
   free(env);
   free(cmdline);
+  free(exe);
   return rc;
-}
-
-static void write_all(HANDLE h, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    DWORD chunk = len > (1u << 20) ? (1u << 20) : (DWORD)len, done = 0;
-    if (!WriteFile(h, p, chunk, &done, NULL))
-      return; /* the child died first; its exit code says so */
-    p += done;
-    len -= done;
-  }
 }
 
 /* The child's own copies of the handles it inherits; their values go in
@@ -180,14 +180,12 @@ static int spawn_once(mp_process *p, const mp__start_data *d0) {
       return MP_ENOMEM;
     memcpy(d.inherit, d0->inherit, d.n_inherit * sizeof *d.inherit);
   }
-  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
   HANDLE rd, wr;
-  int rc;
-  if (!CreatePipe(&rd, &wr, &sa, 1 << 16)) {
+  int rc = mp__win_channel_create(&wr, &rd);
+  if (rc < 0) {
     free(d.inherit);
-    return mp__os_error((int)GetLastError());
+    return rc;
   }
-  SetHandleInformation(wr, HANDLE_FLAG_INHERIT, 0);
 
   PROCESS_INFORMATION pi;
   rc = create_child(p, rd, &pi);
@@ -223,9 +221,10 @@ static int spawn_once(mp_process *p, const mp__start_data *d0) {
   }
   p->pid = (mp_pid)pi.dwProcessId;
   p->os.process = pi.hProcess;
-  write_all(wr, block, block_len);
-  if (p->arg_size > 0)
-    write_all(wr, p->arg, p->arg_size);
+  /* A failed write means the child already died; it is started all the
+   * same and its exit code tells the story. */
+  if (mp__win_channel_write(wr, block, block_len) == 0 && p->arg_size > 0)
+    mp__win_channel_write(wr, p->arg, p->arg_size);
   CloseHandle(wr);
   free(block);
   return 0;

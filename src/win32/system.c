@@ -1,10 +1,9 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "shared.h"
 
 #include <bcrypt.h>
-
-#include <tlhelp32.h> /* needs <windows.h> from internal.h first */
 
 /* GetTickCount64 moves in 10-16 ms steps, which would end a deadline loop
  * up to a step early; the performance counter is monotonic and exact. */
@@ -56,23 +55,25 @@ int mp__os_random(void *buf, size_t len) {
 
 mp_pid mp__os_current_pid(void) { return (mp_pid)GetCurrentProcessId(); }
 
-/* Windows keeps no parent link a process can ask for directly; the
- * snapshot records the pid of the creator, as os.getppid() reports. */
+/* The pid of the process that created us, which the kernel records
+ * (os.getppid() reports the same); it stays when that process exits. */
 mp_pid mp__os_parent_pid(void) {
-  HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
-  if (snap == INVALID_HANDLE_VALUE)
+  typedef LONG(NTAPI * query_fn)(HANDLE, int, void *, ULONG, ULONG *);
+  struct {
+    LONG_PTR exit_status;
+    void *peb;
+    ULONG_PTR affinity;
+    LONG_PTR priority;
+    ULONG_PTR pid;
+    ULONG_PTR parent_pid;
+  } info;
+  query_fn query = (query_fn)(void (*)(void))GetProcAddress(
+      GetModuleHandleW(L"ntdll.dll"), "NtQueryInformationProcess");
+  ULONG len = 0;
+  /* 0: ProcessBasicInformation. */
+  if (!query || query(GetCurrentProcess(), 0, &info, sizeof info, &len) < 0)
     return 0;
-  PROCESSENTRY32W e;
-  e.dwSize = sizeof e;
-  DWORD self = GetCurrentProcessId();
-  mp_pid parent = 0;
-  for (BOOL ok = Process32FirstW(snap, &e); ok; ok = Process32NextW(snap, &e))
-    if (e.th32ProcessID == self) {
-      parent = (mp_pid)e.th32ParentProcessID;
-      break;
-    }
-  CloseHandle(snap);
-  return parent;
+  return (mp_pid)info.parent_pid;
 }
 
 int mp__os_cpu_count(void) {
@@ -84,6 +85,17 @@ int mp__os_last_error(void) { return (int)GetLastError(); }
 
 void mp__exit_now(int code) { ExitProcess((UINT)code); }
 
+/* No set-user-ID programs: a process runs with its creator's token or one
+ * its creator had the right to use. */
+int mp__os_secure_exec(void) { return 0; }
+
+/* The C runtime has no ftrylockfile: a start waits for another thread's
+ * write to stdout or stderr in progress (documented in mproc.h). */
+void mp__os_flush_std(void) {
+  fflush(stdout);
+  fflush(stderr);
+}
+
 void mp__os_die_now(void) {
   TerminateProcess(GetCurrentProcess(), MP__WIN_KILL_CODE);
   ExitProcess(MP__WIN_KILL_CODE); /* not reached */
@@ -91,8 +103,14 @@ void mp__os_die_now(void) {
 
 /* The live process environment, not the C runtime's copy taken at start. */
 int mp__getenv(const char *name, char *buf, size_t cap) {
+  SetLastError(0);
   DWORD n = GetEnvironmentVariableA(name, buf, (DWORD)cap);
-  return n > 0 && n < cap ? 0 : -1;
+  if (n == 0 && GetLastError() == ERROR_ENVVAR_NOT_FOUND)
+    return -1;
+  if (n >= cap)
+    return 1;
+  buf[n] = '\0';
+  return 0;
 }
 
 /* Both copies: the C runtime's feeds _spawn and system(). */

@@ -228,6 +228,25 @@ int tst_file_exists(const char *path) {
 #endif
 }
 
+int tst_copy_file(const char *from, const char *to) {
+  FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+  char buf[65536];
+  size_t n;
+  int rc = in && out ? 0 : -1;
+  while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+    if (fwrite(buf, 1, n, out) != n)
+      rc = -1;
+  if (in)
+    fclose(in);
+  if (out && fclose(out) != 0)
+    rc = -1;
+#ifndef _WIN32
+  if (rc == 0)
+    rc = chmod(to, 0755);
+#endif
+  return rc;
+}
+
 int tst_wait_file(const char *path, int timeout_ms) {
   int64_t deadline = tst_now_ms() + timeout_ms;
   for (;;) {

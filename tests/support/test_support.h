@@ -58,6 +58,9 @@ int tst_write_text(const char *path, const char *fmt, ...)
 /* Reads up to cap-1 bytes, NUL-terminates; the byte count or -1. */
 long tst_read_file(const char *path, char *buf, size_t cap);
 int tst_file_exists(const char *path);
+/* Copies a file byte for byte (POSIX: the copy is executable, 0755); 0 on
+ * success. For tests that run or load a copy of a program or library. */
+int tst_copy_file(const char *from, const char *to);
 /* 1 once the file exists (polling), 0 if it has not within timeout_ms. */
 int tst_wait_file(const char *path, int timeout_ms);
 int tst_write_i64(const char *path, int64_t v);
