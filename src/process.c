@@ -1,6 +1,7 @@
 /* The Process object: argument checks, state machine, names, and the
  * registry of started children that the at-exit policy walks. The OS work
  * is in <os>/process.c. */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 mp__self_t mp__self = {"MainProcess", "", 0, 0, 0, 0, 0};
 
 static mp_process *registry; /* started, not yet freed */
-static int atexit_registered;
+/* Atomic: threads starting their first children at once must register
+ * the handler exactly once. */
+static atomic_int atexit_registered;
 
 static void registry_lock(void) { mp__local_lock(MP__LOCK_REGISTRY); }
 static void registry_unlock(void) { mp__local_unlock(MP__LOCK_REGISTRY); }
@@ -58,10 +61,8 @@ void mp__registry_reset_in_child(void) {
 static void at_exit(void) { mp__finish_children(); }
 
 void mp__ensure_atexit(void) {
-  if (!atexit_registered) {
-    atexit_registered = 1;
+  if (atomic_exchange(&atexit_registered, 1) == 0)
     atexit(at_exit);
-  }
 }
 
 /* The first started child not yet waited for at exit, or NULL. The

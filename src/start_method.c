@@ -1,3 +1,4 @@
+#include <stdatomic.h>
 #include <string.h>
 
 #include "internal.h"
@@ -10,17 +11,24 @@
 
 static mp_start_method env_method(void);
 
-/* MP_START_DEFAULT until set. */
-static mp_start_method chosen = MP_START_DEFAULT;
+/* MP_START_DEFAULT until set. Atomic: threads may start processes while
+ * another sets the method. */
+static _Atomic int chosen = MP_START_DEFAULT;
 
 /* The environment is read once, at first use, as mproc.h promises: a
  * program that changes it later must not change method under its own
  * feet (its children would disagree with it). */
 static mp_start_method default_method(void) {
-  static mp_start_method cached = MP_START_DEFAULT;
-  if (cached == MP_START_DEFAULT)
-    cached = env_method();
-  return cached;
+  /* Two threads racing here both compute the same value from the same
+   * environment, so a plain atomic store is enough (no once-lock, which
+   * would need fork handling). */
+  static _Atomic int cached = MP_START_DEFAULT;
+  int m = atomic_load_explicit(&cached, memory_order_relaxed);
+  if (m == MP_START_DEFAULT) {
+    m = (int)env_method();
+    atomic_store_explicit(&cached, m, memory_order_relaxed);
+  }
+  return (mp_start_method)m;
 }
 
 static mp_start_method env_method(void) {
@@ -52,12 +60,13 @@ int mp__check_method(mp_start_method method) {
 int mp_set_start_method(mp_start_method method) {
   int rc = mp__check_method(method);
   if (rc == 0)
-    chosen = method;
+    atomic_store_explicit(&chosen, (int)method, memory_order_relaxed);
   return rc;
 }
 
 mp_start_method mp_get_start_method(void) {
-  return chosen == MP_START_DEFAULT ? default_method() : chosen;
+  int m = atomic_load_explicit(&chosen, memory_order_relaxed);
+  return m == MP_START_DEFAULT ? default_method() : (mp_start_method)m;
 }
 
 mp_start_method mp__effective_method(mp_start_method requested) {
