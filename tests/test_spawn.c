@@ -218,7 +218,8 @@ static void test_inheritable_handle_not_inherited(void **state) {
 static void module_path(char *out, size_t cap, const char *name) {
   char dir[TST_PATH_MAX];
   assert_int_equal(tst_exe_dir(dir, sizeof dir), 0);
-  snprintf(out, cap, "%s%s%s%s", dir, TST_SEP, name, MODULE_SUFFIX);
+  int n = snprintf(out, cap, "%s%s%s%s", dir, TST_SEP, name, MODULE_SUFFIX);
+  assert_true(n > 0 && (size_t)n < cap);
   assert_true(tst_file_exists(out));
 }
 
