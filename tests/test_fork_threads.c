@@ -106,7 +106,7 @@ static int children_for_this_leg(void) {
 #else
   if (tst_leg_is_spawn())
     return TSAN ? 20 : 150;
-  return TSAN ? 300 : 500;
+  return TSAN ? 300 : 2500;
 #endif
 }
 
@@ -160,7 +160,7 @@ static void test_raw_fork_while_threads_use_the_library(void **state) {
   tst_thread *t[2];
   assert_non_null(t[0] = tst_thread_start(churn_pipes, &a));
   assert_non_null(t[1] = tst_thread_start(churn_queue_close, &a));
-  int children = TSAN ? 100 : 500;
+  int children = TSAN ? 100 : 2500;
   for (int i = 0; i < children; i++) {
     pid_t pid = fork();
     if (pid == 0)
