@@ -123,12 +123,21 @@ int mp__os_conn_pair(int duplex, mp__conn_os *a, mp__conn_os *b);
  * at least MP__CONN_PACKET_MAX. */
 int mp__os_conn_read(mp__conn *c, void *dst, size_t cap, int timeout_ms,
                      size_t *got);
-/* One packet of at most MP__CONN_PACKET_MAX bytes, in one system call,
- * so that it reaches the pipe whole or not at all. MP_EEOF: the other end
- * is closed everywhere. The packets of one message are written between
- * begin and end, on the thread that sends it. */
+/* A packet to write: its header (MP__CONN_HDR bytes), then len bytes of
+ * the message; MP__CONN_HDR + len <= MP__CONN_PACKET_MAX. */
+#define MP__CONN_HDR 24
+typedef struct mp__conn_pkt {
+  const unsigned char *hdr;
+  const unsigned char *data;
+  size_t len;
+} mp__conn_pkt;
+
+/* Writes n packets, in order, each of which reaches the pipe whole or not
+ * at all, whenever the writer is killed (how, per OS: <os>/conn.c).
+ * MP_EEOF: the other end is closed everywhere. The packets of one message
+ * are written between begin and end, on the thread that sends it. */
 void mp__os_conn_write_begin(void);
-int mp__os_conn_write(mp__conn *c, const void *pkt, size_t len);
+int mp__os_conn_write(mp__conn *c, const mp__conn_pkt *p, size_t n);
 void mp__os_conn_write_end(int rc);
 /* A handle inherited by a spawned child: make it private again. */
 void mp__os_conn_adopt(int64_t h);

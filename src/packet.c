@@ -31,13 +31,14 @@
 #include "fault.h"
 
 #define PKT_MAGIC 0x4b50504du /* "MPPK" in memory on little-endian */
-#define HDR 24
+#define HDR MP__CONN_HDR
 #define PAYLOAD_MAX (MP__CONN_PACKET_MAX - HDR)
 #define FIRST 1u
 #define LAST 2u
 #define BUF_MIN (64u * 1024u)
-/* A packet this size or smaller is built on the stack. */
-#define STACK_PACKET 4096
+/* Full packets handed to the OS at once (POSIX: in one writev; 16 fill
+ * a pipe of the default size). */
+#define BATCH 16
 
 _Static_assert(PAYLOAD_MAX < (1u << 24), "a payload length fits in info");
 
@@ -94,6 +95,10 @@ static int get_header(const unsigned char *h, packet *p) {
 
 /* ---- Sending ---- */
 
+/* Packets go out as full ones, in batches, then the last one by itself:
+ * a message's LAST packet is never part of a larger write, so that even
+ * an OS that could tear a large write in the middle of a packet could
+ * not complete a dead writer's message with another writer's bytes. */
 int mp_conn_send(mp_conn *h, const void *data, size_t len) {
   if ((!data && len > 0) || len > (size_t)PTRDIFF_MAX)
     return MP_EINVAL;
@@ -102,33 +107,32 @@ int mp_conn_send(mp_conn *h, const void *data, size_t len) {
   if (rc < 0)
     return rc;
   const unsigned char *p = data;
-  size_t left = len;
+  /* Full packets before the last one; the last holds 1 to PAYLOAD_MAX
+   * bytes (0 for an empty message). */
+  size_t full = len > 0 ? (len - 1) / PAYLOAD_MAX : 0;
+  unsigned char hdr[BATCH][HDR];
+  mp__conn_pkt pkt[BATCH];
   unsigned flags = FIRST;
-  unsigned char small[STACK_PACKET];
+  int last_sent = 0;
   mp__mutex_lock(&c->wr);
   uint32_t tag = mp__conn_msg_tag(c);
   mp__os_conn_write_begin();
-  do {
-    size_t n = left > PAYLOAD_MAX ? PAYLOAD_MAX : left;
-    if (n == left)
-      flags |= LAST;
-    unsigned char *pkt = small;
-    if (HDR + n > sizeof small) {
-      if (!c->sbuf && !(c->sbuf = malloc(MP__CONN_PACKET_MAX))) {
-        rc = MP_ENOMEM;
-        break;
-      }
-      pkt = c->sbuf;
+  while (rc == 0 && !last_sent) {
+    size_t n = 0;
+    for (; n < BATCH && full > 0; n++, full--, p += PAYLOAD_MAX, flags = 0) {
+      put_header(hdr[n], tag, flags, PAYLOAD_MAX, len);
+      pkt[n] = (mp__conn_pkt){hdr[n], p, PAYLOAD_MAX};
     }
-    put_header(pkt, tag, flags, n, len);
-    if (n > 0)
-      memcpy(pkt + HDR, p, n);
+    if (n == 0) {
+      size_t last = len - (size_t)(p - (const unsigned char *)data);
+      put_header(hdr[0], tag, flags | LAST, last, len);
+      pkt[0] = (mp__conn_pkt){hdr[0], p, last};
+      n = 1;
+      last_sent = 1;
+    }
     MP__FAULT("conn.send.packet");
-    rc = mp__os_conn_write(c, pkt, HDR + n);
-    p += n;
-    left -= n;
-    flags = 0;
-  } while (rc == 0 && left > 0);
+    rc = mp__os_conn_write(c, pkt, n);
+  }
   mp__os_conn_write_end(rc);
   mp__mutex_unlock(&c->wr);
   mp__conn_put(c);

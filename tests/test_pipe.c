@@ -606,9 +606,9 @@ static void test_handle_to_older_process(void **state) {
 
 /* ==== A writer killed mid-send on a shared end ==== *
  * Two processes share the writing end and take turns under a Lock, as
- * mproc.h says they must. The first is killed by a fault point after two
- * packets of a 200,000-byte message; the second, once it has the Lock
- * (MP_EOWNERDEAD), sends its own messages. The reader gets exactly the
+ * mproc.h says they must. The first is killed by a fault point after its
+ * first write of packets of a 200,000-byte message; the second, once it
+ * has the Lock (MP_EOWNERDEAD), sends its own messages. The reader gets exactly the
  * second writer's messages, each whole and intact, and MP_EEOF only once
  * both writers are gone. (Before packets, the reader got the victim's
  * prefix spliced with the survivor's message as a success, then MP_EEOF
@@ -635,7 +635,8 @@ static int role_victim(void *arg) {
       mp_event_set(&s->holding) != 0)
     return E_CODE;
 #ifdef MPROC_FAULT_POINTS
-  mp__fault_arm("conn.send.packet", 2, MP__FAULT_KILL, 0);
+  /* Dies after the first write of packets, before the second. */
+  mp__fault_arm("conn.send.packet", 1, MP__FAULT_KILL, 0);
 #endif
   mp_conn_send(&s->w, m, SHARED_BIG);
   return E_SEND; /* the fault point never fired */
@@ -694,6 +695,58 @@ static void test_shared_writer_killed_mid_send(void **state) {
   mp_lock_free(&s.turn);
   mp_event_free(&s.holding);
 #endif
+}
+
+/* The same with a real kill -9 (TerminateProcess on Windows) while the
+ * victim is blocked in the middle of a 1 MiB send, the pipe full: what it
+ * had written ends at a packet's end, so not even the survivor's first
+ * message is lost. */
+static int role_victim_blocked(void *arg) {
+  shared_end *s = arg;
+  size_t n = (size_t)1 << 20;
+  unsigned char *m = make(n, 998);
+  if (!m)
+    return E_MEM;
+  if (mp_lock_acquire(&s->turn, TST_LONG_MS) != 0 ||
+      mp_event_set(&s->holding) != 0)
+    return E_CODE;
+  mp_conn_send(&s->w, m, n);
+  return E_SEND; /* the reader took it all: it should not have */
+}
+
+static void test_shared_writer_killed_by_signal(void **state) {
+  (void)state;
+  shared_end s;
+  assert_int_equal(mp_pipe_create(&s.r, &s.w, 0), 0);
+  assert_int_equal(mp_lock_create(&s.turn), 0);
+  assert_int_equal(mp_event_create(&s.holding), 0);
+  mp_process *victim = tst_start(role_victim_blocked, &s, sizeof s, NULL);
+  tst_guard_process(victim);
+  assert_int_equal(mp_event_wait(&s.holding, TST_LONG_MS), 0);
+  mp_process *survivor = tst_start(role_survivor, &s, sizeof s, NULL);
+  tst_guard_process(survivor);
+  assert_int_equal(mp_conn_close(&s.w), 0);
+  tst_sleep_ms(300); /* the victim fills the pipe and waits for room */
+  assert_int_equal(mp_process_kill(victim), 0);
+  assert_int_equal(tst_join_code(victim, TST_LONG_MS), -9);
+  unsigned char *out = malloc((size_t)1 << 20);
+  assert_non_null(out);
+  for (int i = 0; i < SHARED_MSGS; i++) {
+    size_t len = recv_ok(&s.r, out, (size_t)1 << 20);
+    if (len != shared_size(i) || !check(out, len, 2000 + (uint64_t)i))
+      fail_msg("message %d: %zu bytes (want %zu), %s", i, len, shared_size(i),
+               len == shared_size(i) ? "wrong bytes" : "wrong length");
+  }
+  size_t len = 0;
+  assert_int_equal(mp_conn_recv(&s.r, out, (size_t)1 << 20, &len, TST_LONG_MS),
+                   MP_EEOF);
+  assert_int_equal(tst_join_code(survivor, TST_LONG_MS), OK);
+  assert_int_equal(tst_free(victim), 0);
+  assert_int_equal(tst_free(survivor), 0);
+  free(out);
+  mp_conn_close(&s.r);
+  mp_lock_free(&s.turn);
+  mp_event_free(&s.holding);
 }
 
 #ifndef _WIN32
@@ -1153,6 +1206,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_closed_before_start),
       cmocka_unit_test(test_handle_to_older_process),
       cmocka_unit_test_teardown(test_shared_writer_killed_mid_send,
+                                tst_teardown_processes),
+      cmocka_unit_test_teardown(test_shared_writer_killed_by_signal,
                                 tst_teardown_processes),
 #ifndef _WIN32
       cmocka_unit_test(test_garbage_and_torn_messages_skipped),

@@ -208,8 +208,22 @@ int mp__os_conn_read(mp__conn *c, void *dst, size_t cap, int timeout_ms,
 void mp__os_conn_write_begin(void) {}
 void mp__os_conn_write_end(int rc) { (void)rc; }
 
-/* One WriteFile, one message of the pipe. */
-int mp__os_conn_write(mp__conn *c, const void *pkt, size_t len) {
+/* One WriteFile per packet, one message of the pipe: a reader gets it
+ * whole, and one still pending when its writer dies is taken back whole.
+ * No gather write on pipes: the packet is put together first (a small
+ * one on the stack). */
+static int write_one(mp__conn *c, const mp__conn_pkt *p) {
+  unsigned char small[4096];
+  size_t len = MP__CONN_HDR + p->len;
+  unsigned char *buf = small;
+  if (len > sizeof small) {
+    if (!c->sbuf && !(c->sbuf = malloc(MP__CONN_PACKET_MAX)))
+      return MP_ENOMEM;
+    buf = c->sbuf;
+  }
+  memcpy(buf, p->hdr, MP__CONN_HDR);
+  if (p->len > 0)
+    memcpy(buf + MP__CONN_HDR, p->data, p->len);
   HANDLE h = (HANDLE)(intptr_t)c->os.wr;
   OVERLAPPED ov;
   memset(&ov, 0, sizeof ov);
@@ -217,11 +231,18 @@ int mp__os_conn_write(mp__conn *c, const void *pkt, size_t len) {
   if (!ov.hEvent)
     return mp__os_error((int)GetLastError());
   DWORD n = 0;
-  if (!WriteFile(h, pkt, (DWORD)len, NULL, &ov) && GetLastError() != ERROR_IO_PENDING)
+  if (!WriteFile(h, buf, (DWORD)len, NULL, &ov) && GetLastError() != ERROR_IO_PENDING)
     return io_error(GetLastError());
   if (!GetOverlappedResult(h, &ov, &n, TRUE))
     return io_error(GetLastError());
   return n == len ? 0 : mp__os_error(ERROR_WRITE_FAULT);
+}
+
+int mp__os_conn_write(mp__conn *c, const mp__conn_pkt *p, size_t n) {
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++)
+    rc = write_one(c, &p[i]);
+  return rc;
 }
 
 /* Our copy, made by DuplicateHandle in the parent, is not inheritable. */
