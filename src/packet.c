@@ -23,6 +23,7 @@
  * must hold it (MP_EMSGSIZE otherwise); only when a receive ends in the
  * middle of a message (timeout, error) is what arrived of it kept, in
  * memory the size of what arrived. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,23 @@ int mp_conn_send(mp_conn *h, const void *data, size_t len) {
 /* ---- The receive buffer ---- */
 static size_t buffered(const mp__conn *c) { return c->end - c->start; }
 
+/* *buf to at least need bytes: from first, doubling, but not past limit
+ * (need <= limit). */
+static int grow(unsigned char **buf, size_t *cap, size_t need, size_t first,
+                size_t limit) {
+  size_t n = *cap ? *cap : first;
+  while (n < need)
+    n *= 2;
+  if (n > limit)
+    n = limit;
+  unsigned char *grown = realloc(*buf, n);
+  if (!grown)
+    return MP_ENOMEM;
+  *buf = grown;
+  *cap = n;
+  return 0;
+}
+
 int mp__conn_reserve(mp__conn *c, size_t room) {
   if (c->cap - c->end >= room)
     return 0;
@@ -152,15 +170,7 @@ int mp__conn_reserve(mp__conn *c, size_t room) {
   }
   if (c->cap - c->end >= room)
     return 0;
-  size_t cap = c->cap ? c->cap : BUF_MIN;
-  while (cap - c->end < room)
-    cap *= 2;
-  unsigned char *grown = realloc(c->buf, cap);
-  if (!grown)
-    return MP_ENOMEM;
-  c->buf = grown;
-  c->cap = cap;
-  return 0;
+  return grow(&c->buf, &c->cap, c->end + room, BUF_MIN, SIZE_MAX);
 }
 
 int mp__conn_buffered_ready(mp__conn *c) {
@@ -240,17 +250,7 @@ static int part_room(mp__conn *c, size_t n) {
   size_t need = (size_t)c->got + n;
   if (need <= c->part_cap)
     return 0;
-  size_t cap = c->part_cap ? c->part_cap : 4096;
-  while (cap < need)
-    cap *= 2;
-  if (cap > c->total)
-    cap = (size_t)c->total;
-  unsigned char *grown = realloc(c->part, cap);
-  if (!grown)
-    return MP_ENOMEM;
-  c->part = grown;
-  c->part_cap = cap;
-  return 0;
+  return grow(&c->part, &c->part_cap, need, 4096, (size_t)c->total);
 }
 
 /* A receive ends (timeout, error) with the message's bytes so far in the

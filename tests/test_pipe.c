@@ -661,6 +661,30 @@ static int role_survivor(void *arg) {
   return OK;
 }
 
+/* The reader's side: exactly the survivor's messages, whole and intact,
+ * then MP_EEOF once both writers are gone; then the cleanup. */
+static void expect_survivor_only(shared_end *s, mp_process *victim,
+                                 mp_process *survivor) {
+  size_t cap = (size_t)1 << 20, len = 0;
+  unsigned char *out = malloc(cap);
+  assert_non_null(out);
+  for (int i = 0; i < SHARED_MSGS; i++) {
+    len = recv_ok(&s->r, out, cap);
+    if (len != shared_size(i) || !check(out, len, 2000 + (uint64_t)i))
+      fail_msg("message %d: %zu bytes (want %zu), %s", i, len, shared_size(i),
+               len == shared_size(i) ? "wrong bytes" : "wrong length");
+  }
+  assert_int_equal(mp_conn_recv(&s->r, out, cap, &len, TST_LONG_MS), MP_EEOF);
+  assert_int_equal(tst_join_code(victim, TST_LONG_MS), -9);
+  assert_int_equal(tst_join_code(survivor, TST_LONG_MS), OK);
+  assert_int_equal(tst_free(victim), 0);
+  assert_int_equal(tst_free(survivor), 0);
+  free(out);
+  mp_conn_close(&s->r);
+  mp_lock_free(&s->turn);
+  mp_event_free(&s->holding);
+}
+
 static void test_shared_writer_killed_mid_send(void **state) {
   (void)state;
 #ifndef MPROC_FAULT_POINTS
@@ -675,25 +699,7 @@ static void test_shared_writer_killed_mid_send(void **state) {
   tst_guard_process(victim);
   tst_guard_process(survivor);
   assert_int_equal(mp_conn_close(&s.w), 0);
-  unsigned char *out = malloc(SHARED_BIG);
-  assert_non_null(out);
-  for (int i = 0; i < SHARED_MSGS; i++) {
-    size_t len = recv_ok(&s.r, out, SHARED_BIG);
-    if (len != shared_size(i) || !check(out, len, 2000 + (uint64_t)i))
-      fail_msg("message %d: %zu bytes (want %zu), %s", i, len, shared_size(i),
-               len == shared_size(i) ? "wrong bytes" : "wrong length");
-  }
-  size_t len = 0;
-  assert_int_equal(mp_conn_recv(&s.r, out, SHARED_BIG, &len, TST_LONG_MS),
-                   MP_EEOF);
-  assert_int_equal(tst_join_code(victim, TST_LONG_MS), -9);
-  assert_int_equal(tst_join_code(survivor, TST_LONG_MS), OK);
-  assert_int_equal(tst_free(victim), 0);
-  assert_int_equal(tst_free(survivor), 0);
-  free(out);
-  mp_conn_close(&s.r);
-  mp_lock_free(&s.turn);
-  mp_event_free(&s.holding);
+  expect_survivor_only(&s, victim, survivor);
 #endif
 }
 
@@ -728,25 +734,7 @@ static void test_shared_writer_killed_by_signal(void **state) {
   assert_int_equal(mp_conn_close(&s.w), 0);
   tst_sleep_ms(300); /* the victim fills the pipe and waits for room */
   assert_int_equal(mp_process_kill(victim), 0);
-  assert_int_equal(tst_join_code(victim, TST_LONG_MS), -9);
-  unsigned char *out = malloc((size_t)1 << 20);
-  assert_non_null(out);
-  for (int i = 0; i < SHARED_MSGS; i++) {
-    size_t len = recv_ok(&s.r, out, (size_t)1 << 20);
-    if (len != shared_size(i) || !check(out, len, 2000 + (uint64_t)i))
-      fail_msg("message %d: %zu bytes (want %zu), %s", i, len, shared_size(i),
-               len == shared_size(i) ? "wrong bytes" : "wrong length");
-  }
-  size_t len = 0;
-  assert_int_equal(mp_conn_recv(&s.r, out, (size_t)1 << 20, &len, TST_LONG_MS),
-                   MP_EEOF);
-  assert_int_equal(tst_join_code(survivor, TST_LONG_MS), OK);
-  assert_int_equal(tst_free(victim), 0);
-  assert_int_equal(tst_free(survivor), 0);
-  free(out);
-  mp_conn_close(&s.r);
-  mp_lock_free(&s.turn);
-  mp_event_free(&s.holding);
+  expect_survivor_only(&s, victim, survivor);
 }
 
 #ifndef _WIN32
@@ -1139,6 +1127,17 @@ static size_t memory_in_use(void) {
 #endif
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN 1
+#endif
+#endif
+#ifndef ASAN
+#define ASAN 0
+#endif
+
 static void test_closed_ends_are_forgotten(void **state) {
   (void)state;
 #ifdef _WIN32
@@ -1174,7 +1173,11 @@ static void test_closed_ends_are_forgotten(void **state) {
                 (long long)(tst_now_ms() - t0),
                 (unsigned long long)(before >> 10), (unsigned long long)(after >> 10));
   assert_true(before > 0);
-  if (after > before && after - before > bound)
+  /* AddressSanitizer keeps freed memory in quarantine, by the hundred
+   * megabytes: nothing to measure there. */
+  if (ASAN)
+    print_message("memory not judged under AddressSanitizer\n");
+  else if (after > before && after - before > bound)
     fail_msg("memory grew by %zu kB over %d cycles", (after - before) >> 10, cycles);
   char c;
   size_t len;
