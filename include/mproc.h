@@ -422,16 +422,27 @@ MP_API int mp_queue_join(mp_queue *q, int timeout_ms);
  * Handle errors: MP_EINVAL for a zeroed or forged handle (and NULL);
  * MP_ENOTSUP in a process that never had that end (sent through a queue
  * to an older sibling, or a spawned child started after its parent closed
- * it); MP_ECLOSED once mp_conn_close ran in this process (or, for a forked
- * child, in its parent before the fork). mp_conn_close leaves the handle
- * as it is.
+ * it), and for an end of another process family, even one whose id equals
+ * that of an end of ours (ids are unique in a family whatever the pids,
+ * not across families); MP_ECLOSED once mp_conn_close ran in this process
+ * (or, for a forked child, in its parent before the fork). mp_conn_close
+ * leaves the handle as it is. A process keeps memory for the ends it
+ * holds, not for the ones it closed.
  *
  * Messages are byte strings of 0 bytes up to PTRDIFF_MAX, kept whole: one
  * send is one recv. One thread at a time sends on an end and one thread
  * at a time receives from it (recv, poll and mp_wait count as receiving);
  * only one process reads an end, and processes sharing a writing end take
  * turns (a lock), as in Python. A writer killed in the middle of a send
- * leaves no partial message: the reader gets MP_EEOF.
+ * leaves no partial message: the reader never gets any of it, and goes on
+ * with the next whole message of the writers that live (MP_EEOF once every
+ * copy of the writing end is closed). Bytes on the pipe that are not a
+ * message of ours are skipped the same way.
+ *
+ * Fork: a forked child has only the thread that called fork. A receive
+ * that another thread had in progress at that moment is abandoned in the
+ * child, with what it had read of its message; the child's next receive
+ * starts at the next whole message.
  *
  * Lifetime: no _free. mp_conn_close releases this process's copy; the OS
  * releases a process's copies when it exits, however it exits, and the

@@ -21,18 +21,22 @@ void *mp__idmap_get(const mp__idmap *m, uint64_t id) {
   return m->cap ? probe(m, id)->value : NULL;
 }
 
-static int grow(mp__idmap *m) {
-  mp__idmap bigger = {NULL, m->cap ? m->cap * 2 : 64, m->used};
-  bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
-  if (!bigger.slots)
+#define CAP_MIN 64
+
+static int rehash(mp__idmap *m, size_t cap) {
+  mp__idmap other = {NULL, cap, m->used};
+  other.slots = calloc(other.cap, sizeof *other.slots);
+  if (!other.slots)
     return MP_ENOMEM;
   for (size_t i = 0; i < m->cap; i++)
     if (m->slots[i].value)
-      *probe(&bigger, m->slots[i].id) = m->slots[i];
+      *probe(&other, m->slots[i].id) = m->slots[i];
   free(m->slots);
-  *m = bigger;
+  *m = other;
   return 0;
 }
+
+static int grow(mp__idmap *m) { return rehash(m, m->cap ? m->cap * 2 : CAP_MIN); }
 
 int mp__idmap_set(mp__idmap *m, uint64_t id, void *value) {
   if (m->cap) {
@@ -70,6 +74,13 @@ void *mp__idmap_remove(mp__idmap *m, uint64_t id) {
   }
   m->slots[hole] = (mp__idmap_slot){0, NULL};
   m->used--;
+  /* Memory follows what the map holds now, not the most it ever held
+   * (and a forked child's walk of the pipe-end table with it). At an
+   * eighth full, half the size leaves it a quarter full: a few removals
+   * and additions at the edge do not rehash each time. A failed
+   * shrink only keeps the larger table. */
+  if (m->cap > CAP_MIN && m->used * 8 <= m->cap)
+    rehash(m, m->cap / 2);
   return old;
 }
 

@@ -67,18 +67,24 @@ void mp__inherit_release(mp__inherit_entry *e, size_t n) {
   free(e);
 }
 
+/* The arena first, whatever the order of the entries: a pipe end's
+ * handles are checked against the family's id (conn.c). */
 int mp__inherit_adopt(const mp__inherit_entry *e, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    int rc = 0;
-    if (e[i].kind == MP__INHERIT_ARENA) {
-      rc = mp__arena_attach(e[i].handle);
-    } else if (e[i].kind == MP__INHERIT_CONN) {
-      rc = mp__conn_adopt(&e[i]);
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < n; i++) {
+      if ((e[i].kind == MP__INHERIT_ARENA) != (pass == 0))
+        continue;
+      int rc = 0;
+      if (e[i].kind == MP__INHERIT_ARENA) {
+        rc = mp__arena_attach(e[i].handle);
+      } else if (e[i].kind == MP__INHERIT_CONN) {
+        rc = mp__conn_adopt(&e[i]);
+      }
+      if (rc == 0)
+        rc = mp__inherit_add(e[i].kind, e[i].flags, e[i].id, e[i].handle);
+      if (rc < 0)
+        return rc;
     }
-    if (rc == 0)
-      rc = mp__inherit_add(e[i].kind, e[i].flags, e[i].id, e[i].handle);
-    if (rc < 0)
-      return rc;
   }
   return 0;
 }

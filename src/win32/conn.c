@@ -1,9 +1,16 @@
-/* The OS pipe of a connection on Windows: a named pipe in byte mode,
+/* The OS pipe of a connection on Windows: a named pipe of messages,
  * opened for overlapped I/O so that a read can time out (wait on its
  * event, then cancel it). Anonymous pipes cannot do overlapped I/O, hence
- * the name: unique per pipe, created with FILE_FLAG_FIRST_PIPE_INSTANCE
- * so that nobody can have made it first, and closed to remote clients. */
-#define _CRT_RAND_S /* rand_s in <stdlib.h> */
+ * the name: 128 random bits, only one instance (FILE_FLAG_FIRST_PIPE_
+ * INSTANCE: nobody can have made it first), owner-only security like
+ * every named object of the library, closed to remote clients, and the
+ * client checked to be this process.
+ *
+ * Message type, not byte type: a reader whose buffer holds a whole
+ * message gets it whole in one read, and a write still pending when its
+ * writer dies is taken back whole. With bytes, a reader could take the
+ * first half of a write whose writer then died, and packets (packet.c)
+ * could be torn. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,32 +18,34 @@
 
 #include "conn.h"
 
-#define PIPE_BUF_SIZE (64 * 1024)
+#define PIPE_BUF_SIZE MP__CONN_PACKET_MAX
 #define CHUNK_MAX (1u << 30)
 
-static unsigned random32(void) {
-  unsigned r = 0;
-  if (rand_s(&r) != 0)
-    r = (unsigned)GetTickCount64() ^ (unsigned)(uintptr_t)&r;
-  return r;
-}
-
 static int create_server(int duplex, HANDLE *out) {
-  static LONG counter;
+  SECURITY_ATTRIBUTES *sa;
+  int rc = mp__win_owner_only(&sa);
+  if (rc < 0)
+    return rc;
   DWORD open_mode = (duplex ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_INBOUND) |
                     FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE;
-  DWORD pipe_mode = PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+  DWORD pipe_mode = PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT |
                     PIPE_REJECT_REMOTE_CLIENTS;
-  /* A name can only clash with a pipe someone else made: try another. */
+  /* A name can only clash with a pipe someone else made, and only a
+   * process that made the pipe or reached it first makes either call
+   * fail: try another name. */
+  DWORD err = ERROR_ACCESS_DENIED;
   for (int tries = 0; tries < 16; tries++) {
-    wchar_t name[96];
-    swprintf(name, sizeof name / sizeof name[0], L"\\\\.\\pipe\\mproc-%lu-%ld-%08x%08x",
-             (unsigned long)GetCurrentProcessId(), InterlockedIncrement(&counter),
-             random32(), random32());
+    uint64_t r[2];
+    if ((rc = mp__os_random(r, sizeof r)) < 0)
+      return rc;
+    wchar_t name[64];
+    swprintf(name, sizeof name / sizeof name[0],
+             L"\\\\.\\pipe\\mproc-%016llx%016llx", (unsigned long long)r[0],
+             (unsigned long long)r[1]);
     HANDLE h = CreateNamedPipeW(name, open_mode, pipe_mode, 1, PIPE_BUF_SIZE,
-                                PIPE_BUF_SIZE, 0, NULL);
+                                PIPE_BUF_SIZE, 0, sa);
     if (h == INVALID_HANDLE_VALUE) {
-      DWORD err = GetLastError();
+      err = GetLastError();
       if (err == ERROR_ACCESS_DENIED || err == ERROR_PIPE_BUSY)
         continue;
       return mp__os_error((int)err);
@@ -45,15 +54,33 @@ static int create_server(int duplex, HANDLE *out) {
     HANDLE client = CreateFileW(name, access, 0, NULL, OPEN_EXISTING,
                                 FILE_FLAG_OVERLAPPED, NULL);
     if (client == INVALID_HANDLE_VALUE) {
-      int rc = mp__os_error((int)GetLastError());
+      err = GetLastError();
       CloseHandle(h);
-      return rc;
+      if (err == ERROR_PIPE_BUSY)
+        continue;
+      return mp__os_error((int)err);
+    }
+    ULONG client_pid = 0;
+    if (!GetNamedPipeClientProcessId(h, &client_pid) ||
+        client_pid != GetCurrentProcessId()) {
+      err = ERROR_ACCESS_DENIED;
+      CloseHandle(client);
+      CloseHandle(h);
+      continue;
+    }
+    /* A client starts in byte read mode; a duplex client reads too. */
+    DWORD mode = PIPE_READMODE_MESSAGE;
+    if (duplex && !SetNamedPipeHandleState(client, &mode, NULL, NULL)) {
+      err = GetLastError();
+      CloseHandle(client);
+      CloseHandle(h);
+      return mp__os_error((int)err);
     }
     out[0] = h;
     out[1] = client;
     return 0;
   }
-  return mp__os_error(ERROR_ACCESS_DENIED);
+  return mp__os_error((int)err);
 }
 
 /* The client is connected already; the server end only has to agree. */
@@ -117,8 +144,9 @@ int mp__win_conn_start(mp__conn *c, void *dst, DWORD cap, OVERLAPPED *ov) {
     return mp__os_error((int)GetLastError());
   if (ReadFile((HANDLE)(intptr_t)c->os.rd, dst, cap, NULL, ov))
     return 0;
+  /* Done at once, partly (see finish), or later. */
   DWORD err = GetLastError();
-  return err == ERROR_IO_PENDING ? 0 : io_error(err);
+  return err == ERROR_IO_PENDING || err == ERROR_MORE_DATA ? 0 : io_error(err);
 }
 
 /* Cancels the read if still pending and reports what it got: 0 and *got
@@ -134,6 +162,12 @@ int mp__win_conn_finish(mp__conn *c, OVERLAPPED *ov, size_t *got) {
     return 0;
   }
   DWORD err = GetLastError();
+  /* A message bigger than the room: not one of our packets, whose bytes
+   * the reader skips; the rest comes with the next read. */
+  if (err == ERROR_MORE_DATA) {
+    *got = n;
+    return 0;
+  }
   return err == ERROR_OPERATION_ABORTED ? 0 : io_error(err);
 }
 
@@ -148,10 +182,10 @@ int mp__os_conn_read(mp__conn *c, void *dst, size_t cap, int timeout_ms,
       DWORD avail = 0;
       if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
         return io_error(GetLastError());
+      /* The read below offers its whole room all the same: a message
+       * read in part could lose its rest with its writer. */
       if (avail == 0)
         return MP_ETIMEDOUT;
-      if (want > avail)
-        want = avail;
     }
     OVERLAPPED ov;
     int rc = mp__win_conn_start(c, dst, want, &ov);
@@ -171,7 +205,25 @@ int mp__os_conn_read(mp__conn *c, void *dst, size_t cap, int timeout_ms,
   }
 }
 
-static int write_chunk(mp__conn *c, const void *data, DWORD len) {
+void mp__os_conn_write_begin(void) {}
+void mp__os_conn_write_end(int rc) { (void)rc; }
+
+/* One WriteFile per packet, one message of the pipe: a reader gets it
+ * whole, and one still pending when its writer dies is taken back whole.
+ * No gather write on pipes: the packet is put together first (a small
+ * one on the stack). */
+static int write_one(mp__conn *c, const mp__conn_pkt *p) {
+  unsigned char small[4096];
+  size_t len = MP__CONN_HDR + p->len;
+  unsigned char *buf = small;
+  if (len > sizeof small) {
+    if (!c->sbuf && !(c->sbuf = malloc(MP__CONN_PACKET_MAX)))
+      return MP_ENOMEM;
+    buf = c->sbuf;
+  }
+  memcpy(buf, p->hdr, MP__CONN_HDR);
+  if (p->len > 0)
+    memcpy(buf + MP__CONN_HDR, p->data, p->len);
   HANDLE h = (HANDLE)(intptr_t)c->os.wr;
   OVERLAPPED ov;
   memset(&ov, 0, sizeof ov);
@@ -179,38 +231,18 @@ static int write_chunk(mp__conn *c, const void *data, DWORD len) {
   if (!ov.hEvent)
     return mp__os_error((int)GetLastError());
   DWORD n = 0;
-  if (!WriteFile(h, data, len, NULL, &ov) && GetLastError() != ERROR_IO_PENDING)
+  if (!WriteFile(h, buf, (DWORD)len, NULL, &ov) && GetLastError() != ERROR_IO_PENDING)
     return io_error(GetLastError());
   if (!GetOverlappedResult(h, &ov, &n, TRUE))
     return io_error(GetLastError());
   return n == len ? 0 : mp__os_error(ERROR_WRITE_FAULT);
 }
 
-static int write_all(mp__conn *c, const unsigned char *p, size_t len) {
-  while (len > 0) {
-    DWORD chunk = len > CHUNK_MAX ? CHUNK_MAX : (DWORD)len;
-    int rc = write_chunk(c, p, chunk);
-    if (rc < 0)
-      return rc;
-    p += chunk;
-    len -= chunk;
-  }
-  return 0;
-}
-
-/* No gather write on pipes: a small message is copied behind its header
- * so that it still takes one system call. */
-int mp__os_conn_write(mp__conn *c, const void *hdr, size_t hlen,
-                      const void *data, size_t len) {
-  unsigned char small[4096];
-  if (hlen + len <= sizeof small) {
-    memcpy(small, hdr, hlen);
-    if (len > 0)
-      memcpy(small + hlen, data, len);
-    return write_chunk(c, small, (DWORD)(hlen + len));
-  }
-  int rc = write_all(c, hdr, hlen);
-  return rc < 0 ? rc : write_all(c, data, len);
+int mp__os_conn_write(mp__conn *c, const mp__conn_pkt *p, size_t n) {
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++)
+    rc = write_one(c, &p[i]);
+  return rc;
 }
 
 /* Our copy, made by DuplicateHandle in the parent, is not inheritable. */

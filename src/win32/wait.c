@@ -9,7 +9,6 @@
 #include "conn.h"
 
 #define GROUP (MAXIMUM_WAIT_OBJECTS - 1)
-#define READ_CHUNK (64u * 1024u)
 
 enum { IDLE, SKIPPED, LOCKED, READING };
 
@@ -103,11 +102,11 @@ static int arm(mp__wait_slot *s, char *state, OVERLAPPED *ov, HANDLE *hs,
   *state = LOCKED;
   if (mp__conn_buffered_ready(c))
     return 1;
-  int rc = mp__conn_reserve(c, 1);
-  size_t room = rc == 0 ? c->cap - c->end : 0;
+  /* Room for a whole packet: a message of the pipe read in part could
+   * lose its rest with its writer. */
+  int rc = mp__conn_reserve(c, MP__CONN_PACKET_MAX);
   if (rc == 0)
-    rc = mp__win_conn_start(c, c->buf + c->end,
-                            (DWORD)(room < READ_CHUNK ? room : READ_CHUNK), ov);
+    rc = mp__win_conn_start(c, c->buf + c->end, MP__CONN_PACKET_MAX, ov);
   if (rc == MP_EEOF)
     c->eof = 1;
   if (rc < 0)
