@@ -1,0 +1,193 @@
+/* The result thread: reads the one event stream of the pool (results,
+ * worker deaths, readiness, nudges) in order, applies each event, runs the
+ * callbacks, keeps tasks flowing, and at the end stops the transport.
+ *
+ * One stream for everything is what makes worker death simple: a worker's
+ * results are on the stream before the supervisor could see it dead, so
+ * when its DEATH is read, whatever it still holds either started (it died
+ * with it) or never left its inbox. Events are checked like any bytes from
+ * another process: a worker that sends nonsense is killed, and its death
+ * settles its tasks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool_core.h"
+
+/* Events handled per taking of the mutex, and the largest receive buffer
+ * kept between events. */
+#define BATCH 64
+#define BUF_KEEP ((size_t)1 << 20)
+
+static void unshift(mp__tlist *l, mp__task *t) {
+  t->next = l->head;
+  l->head = t;
+  if (!l->tail)
+    l->tail = t;
+  l->n++;
+}
+
+static int on_result(mp_pool *p, const mp__pe_hdr *e, void **buf, size_t len) {
+  mp__worker *w = &p->w[e->slot];
+  mp__task *t = w->out.head;
+  if ((w->state != MP__W_READY && w->state != MP__W_RETIRING) || !t ||
+      t->msg->seq != e->seq || e->count != t->count)
+    return MP_EINVAL;
+  mp__tlist_pop(&w->out);
+  w->out_bytes -= t->msg_len;
+  if (mp__job_task_result(p, t, buf, len, sizeof *e) < 0) {
+    unshift(&w->out, t); /* settled by the death that follows */
+    w->out_bytes += t->msg_len;
+    return MP_EINVAL;
+  }
+  return 0;
+}
+
+static void on_event(mp_pool *p, void **buf, size_t len) {
+  mp__pe_hdr e;
+  if (len < sizeof e)
+    return;
+  memcpy(&e, *buf, sizeof e);
+  if (e.kind == MP__PE_NUDGE || e.slot >= p->n)
+    return;
+  mp__worker *w = &p->w[e.slot];
+  /* An earlier incarnation's, or a slot not started: nothing to apply. */
+  if (e.gen != w->gen || w->state == MP__W_EMPTY)
+    return;
+  int bad = 0;
+  switch (e.kind) {
+  case MP__PE_READY:
+    if (w->was_ready || len != sizeof e) {
+      bad = 1;
+      break;
+    }
+    w->was_ready = 1;
+    if (w->state == MP__W_STARTING) {
+      w->state = MP__W_READY;
+      p->nready++;
+      if (p->creating)
+        p->booted++;
+    }
+    break;
+  case MP__PE_INITFAIL:
+    if (w->was_ready) {
+      bad = 1;
+      break;
+    }
+    /* It leaves by itself; its death follows. */
+    mp__pool_boot_failed(p, e.slot, MP_ETASK, e.code);
+    w->state = MP__W_RETIRING;
+    break;
+  case MP__PE_RESULT:
+    bad = on_result(p, &e, buf, len) < 0;
+    break;
+  case MP__PE_DEATH:
+    mp__pool_worker_gone(p, e.slot, e.seq);
+    break;
+  case MP__PE_STARTFAIL:
+    if (w->state == MP__W_STARTING) {
+      mp__pool_boot_failed(p, e.slot, e.code < 0 ? e.code : MP_ESYS, 0);
+      w->state = MP__W_EMPTY;
+      p->nlive--;
+    }
+    break;
+  default:
+    bad = 1;
+  }
+  if (bad)
+    p->tr->ops->kill(p->tr, e.slot);
+}
+
+/* Runs the callbacks of the jobs that are over, in order, without the
+ * mutex (held on entry and return). */
+static void run_callbacks(mp_pool *p) {
+  mp__job *j;
+  while ((j = p->cb_head) != NULL) {
+    p->cb_head = j->cb_next;
+    if (!p->cb_head)
+      p->cb_tail = NULL;
+    mp_async *a = (mp_async *)j;
+    mp__hub_unlock(p->hub);
+    mp__pool_cb_job = j;
+    if (a->rc == 0)
+      a->opts.callback(a, a->opts.user);
+    else
+      a->opts.error_callback(a, a->opts.user);
+    mp__pool_cb_job = NULL;
+    mp__hub_lock(p->hub);
+    mp__job_ready(p, j);
+  }
+}
+
+/* Moves the pool on after events; 1 once the thread's work is done. */
+static int progress(mp_pool *p) {
+  if (p->state == MP__P_TERMINATE)
+    return 1;
+  mp__pool_dispatch(p);
+  mp__pool_retire_idle(p);
+  return p->state == MP__P_CLOSE && p->live_jobs == 0 && p->nlive == 0;
+}
+
+/* terminate: every worker is killed first, so no task reported failed
+ * can still be running, then every task not over fails. */
+static void fail_everything(mp_pool *p) {
+  mp__hub_unlock(p->hub);
+  p->tr->ops->kill_all(p->tr);
+  mp__hub_lock(p->hub);
+  mp__task *t;
+  for (unsigned i = 0; i < p->n; i++) {
+    mp__worker *w = &p->w[i];
+    while ((t = mp__tlist_pop(&w->out)) != NULL)
+      mp__job_task_failed(p, t, MP_ECLOSED, 0);
+    w->state = MP__W_EMPTY;
+  }
+  while ((t = mp__tlist_pop(&p->pending)) != NULL)
+    mp__job_task_failed(p, t, MP_ECLOSED, 0);
+  p->nready = p->nlive = 0;
+}
+
+void mp__pool_result_main(void *arg) {
+  mp_pool *p = arg;
+  mp__pool_self_hub = p->hub;
+  void *buf = NULL;
+  size_t cap = 0, len = 0;
+  int done = 0;
+  while (!done) {
+    int rc = p->tr->ops->recv(p->tr, &buf, &cap, &len, MP_INFINITE);
+    mp__hub_lock(p->hub);
+    for (int k = 0; rc == 0; k++) {
+      on_event(p, &buf, len);
+      if (!buf)
+        cap = 0;
+      if (k == BATCH || p->state == MP__P_TERMINATE)
+        break;
+      rc = p->tr->ops->recv(p->tr, &buf, &cap, &len, 0);
+    }
+    /* The stream itself broke: nothing more can come back, so nothing
+     * can finish; stop as terminate does rather than wait for ever. */
+    if (rc < 0 && rc != MP_ETIMEDOUT)
+      p->state = MP__P_TERMINATE;
+    if (cap > BUF_KEEP) {
+      free(buf);
+      buf = NULL;
+      cap = 0;
+    }
+    run_callbacks(p);
+    done = progress(p);
+    mp__hub_broadcast(p->hub);
+    mp__hub_unlock(p->hub);
+  }
+  free(buf);
+
+  mp__hub_lock(p->hub);
+  if (p->state == MP__P_TERMINATE)
+    fail_everything(p);
+  run_callbacks(p);
+  p->stopping = 1; /* no more nudges: the transport goes */
+  mp__hub_unlock(p->hub);
+  p->tr->ops->destroy(p->tr);
+  mp__hub_lock(p->hub);
+  p->finished = 1;
+  mp__hub_broadcast(p->hub);
+  mp__hub_unlock(p->hub);
+  mp__pool_self_hub = NULL;
+}
