@@ -608,7 +608,7 @@ MP_API int mp_async_free(mp_async *a);
  * (its result was larger than result_size) or MP_ECLOSED. The results of
  * the items that succeeded are written all the same; failed slots are
  * zeroed. count 0 returns 0 at once. results may be NULL with result_size
- * 0 (results are then dropped, failures still reported). */
+ * 0, for tasks whose results are empty. */
 MP_API int mp_pool_map(mp_pool *p, mp_task task, const void *items,
                        size_t item_size, size_t count, void *results,
                        size_t result_size, size_t chunksize);

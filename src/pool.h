@@ -29,6 +29,7 @@
 #ifndef MPROC_POOL_H
 #define MPROC_POOL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,8 +65,28 @@ typedef struct mp__pw_hdr {
   uint64_t count;      /* items: 1 for apply, the chunk's length for maps */
   uint64_t item_size;  /* bytes per item (apply: the argument's size) */
   uint64_t result_cap; /* an item's result may not exceed it (map) */
-  uint64_t reserved;
+  uint64_t ring;       /* the task's slot in the worker's ring (below) */
 } mp__pw_hdr; /* 48 bytes: what follows is 16-aligned in a malloc block */
+
+/* ---- The ring: where each task sent to a worker stands ----
+ * Every worker has MP__POOL_RING words in memory both sides see. A task
+ * occupies one from the moment it is sent until its result is back (or
+ * it was taken back and the worker passed over it). A word is 0 when
+ * free, else the task's seq and its state:
+ *   QUEUED   the parent sent it; the worker has not started it
+ *   STARTED  the worker took it (compare-and-swap from QUEUED) and runs it
+ *   REVOKED  the parent took it back (compare-and-swap from QUEUED) to
+ *            give it to an idle worker; this worker skips it and frees
+ *            the word
+ * So a task never waits in one worker's inbox behind a long task while
+ * another worker idles, and after a death the parent knows exactly which
+ * of the worker's tasks had started (they died with it) and which never
+ * did (they run elsewhere, once). */
+#define MP__POOL_RING 64u
+enum { MP__RING_QUEUED = 1, MP__RING_STARTED = 2, MP__RING_REVOKED = 3 };
+static inline uint64_t mp__ring_word(uint64_t seq, unsigned state) {
+  return seq << 2 | state;
+}
 
 /* To the parent, on the result stream: a header and, for a RESULT, one
  * record per item. The supervisor and the core post events of their own
@@ -75,7 +96,7 @@ enum {
   MP__PE_READY = 1,     /* slot/gen booted (initializer done) */
   MP__PE_INITFAIL = 2,  /* code: the initializer's return; it then exits */
   MP__PE_RESULT = 3,    /* seq done; count item records follow */
-  MP__PE_DEATH = 4,     /* code: exit code; seq: the task it had started */
+  MP__PE_DEATH = 4,     /* code: its exit code */
   MP__PE_STARTFAIL = 5, /* code: the MP_E* code the start gave */
   MP__PE_NUDGE = 6      /* from the core itself: look at the state again */
 };
@@ -121,6 +142,8 @@ typedef struct mp__pool_tr_ops {
               int timeout_ms);
   /* Puts an event on the stream recv reads (the core's NUDGE). */
   int (*post)(mp__pool_tr *t, const void *msg, size_t len);
+  /* The slot's ring (MP__POOL_RING words), all 0 at each start. */
+  _Atomic uint64_t *(*ring)(mp__pool_tr *t, unsigned slot);
   /* Kills a worker that broke the protocol; its DEATH follows. */
   void (*kill)(mp__pool_tr *t, unsigned slot);
   /* Kills every worker and returns once all are gone. */
@@ -154,9 +177,8 @@ typedef struct mp__pool_wio {
   int (*get)(void *ctx, void **buf, size_t *cap, size_t *len);
   /* One event to the parent. */
   int (*put)(void *ctx, const void *msg, size_t len);
-  /* Records, where the parent can read it after our death, the task we
-   * are about to run. */
-  void (*started)(void *ctx, uint64_t seq);
+  /* This worker's ring, which the parent reads too. */
+  _Atomic uint64_t *ring;
 } mp__pool_wio;
 
 /* Runs the initializer (if any), reports READY or INITFAIL, then serves

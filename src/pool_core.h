@@ -83,6 +83,7 @@ typedef struct mp__task {
   mp__job *job;
   size_t first; /* its first item in the job */
   size_t count; /* items */
+  uint32_t ring; /* its word in its worker's ring, while sent */
   size_t msg_len;
   mp__pw_hdr *msg; /* the message to the worker, right after this struct */
 } mp__task;
@@ -109,6 +110,9 @@ typedef struct mp__worker {
   mp__tlist out;     /* sent, no result yet, in the order sent */
   size_t out_bytes;
   unsigned assigned; /* tasks sent to this incarnation (maxtasksperchild) */
+  unsigned ring_next;  /* where to look for a free ring word first */
+  uint64_t full_round; /* dispatch round that found its ring full */
+  uint64_t kept_round; /* dispatch round that could take nothing back */
   unsigned char *known; /* function ids this incarnation was told */
   size_t known_cap;
 } mp__worker;
@@ -140,6 +144,7 @@ struct mp_pool {
   unsigned nlive;    /* workers STARTING, READY or RETIRING */
   mp__tlist pending; /* tasks waiting for a worker */
   uint64_t next_seq;
+  uint64_t round;    /* dispatch rounds, for the per-round worker marks */
   size_t live_jobs;  /* jobs not yet ready */
   mp__job *cb_head;   /* jobs over, whose callback the result thread */
   mp__job *cb_tail;   /* runs next, in order */
@@ -193,8 +198,10 @@ void mp__pool_refill(mp_pool *p);
 int mp__pool_start_slot(mp_pool *p, unsigned slot);
 /* Closing and out of work: tells every live worker to leave. */
 void mp__pool_retire_idle(mp_pool *p);
-/* A worker of incarnation gen is gone; started: the task it had begun. */
-void mp__pool_worker_gone(mp_pool *p, unsigned slot, uint64_t started);
+/* A worker's result for t came: its ring word is free again. */
+void mp__pool_ring_release(mp_pool *p, unsigned slot, uint32_t ring);
+/* The worker of slot is gone (its DEATH was read). */
+void mp__pool_worker_gone(mp_pool *p, unsigned slot);
 /* A worker failed before it was READY: the task it would have run fails
  * (or mp_pool_create does). */
 void mp__pool_boot_failed(mp_pool *p, unsigned slot, int rc, int code);

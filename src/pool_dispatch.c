@@ -3,12 +3,15 @@
  *
  * Dispatch. Tasks wait in the parent (p->pending), not in the workers, so
  * that the parent always knows which worker holds which task: a worker's
- * inbox holds only what p->w[i].out lists. A worker gets at most `depth`
- * tasks at a time: deep while many tasks wait (a busy worker never waits
- * for the parent between two small tasks), down to one as the pending list
- * empties (a long task can then not strand short ones behind it in its
- * inbox while another worker idles). The result thread refills as results
- * come back.
+ * inbox holds only what p->w[i].out lists (plus tasks taken back, which it
+ * skips). A worker gets at most `depth` tasks at a time: deep while many
+ * tasks wait (a busy worker never waits for the parent between two small
+ * tasks), down to one as the pending list empties. The result thread
+ * refills as results come back. When nothing is pending and a worker is
+ * idle while another holds tasks it has not started (queued behind a long
+ * one), the parent takes the last of those back (the ring, pool.h) and
+ * gives it to the idle worker: as in Python's shared task queue, no task
+ * waits while a worker is free.
  *
  * Lifecycle of a slot: EMPTY -> STARTING -> READY -> (RETIRING) -> EMPTY.
  * A worker that ended after it was READY (maxtasksperchild, a crash, a
@@ -132,13 +135,46 @@ static void send_exit(mp_pool *p, unsigned slot) {
 
 /* ---- Dispatch ---- */
 
+/* A free word of the slot's ring, marked QUEUED for t; -1 if none (words
+ * of tasks taken back stay in use until the worker passed over them). */
+static int ring_take(mp_pool *p, unsigned slot, mp__task *t) {
+  mp__worker *w = &p->w[slot];
+  _Atomic uint64_t *ring = p->tr->ops->ring(p->tr, slot);
+  for (unsigned k = 0; k < MP__POOL_RING; k++) {
+    unsigned r = (w->ring_next + k) % MP__POOL_RING;
+    if (atomic_load_explicit(&ring[r], memory_order_acquire) == 0) {
+      w->ring_next = r + 1;
+      t->ring = r;
+      t->msg->ring = r;
+      /* Before the message can be read: the worker claims from here. */
+      atomic_store_explicit(&ring[r], mp__ring_word(t->msg->seq, MP__RING_QUEUED),
+                            memory_order_release);
+      return 0;
+    }
+  }
+  return -1;
+}
+
+void mp__pool_ring_release(mp_pool *p, unsigned slot, uint32_t ring) {
+  atomic_store_explicit(&p->tr->ops->ring(p->tr, slot)[ring], 0,
+                        memory_order_release);
+}
+
+/* 0 sent; 1 the worker's ring is full (try another); <0 failed. */
 static int send_task(mp_pool *p, unsigned slot, mp__task *t) {
   mp__worker *w = &p->w[slot];
   int rc = define(p, slot, t->msg->fn);
-  if (rc == 0)
-    rc = p->tr->ops->send(p->tr, slot, t->msg, t->msg_len);
   if (rc < 0)
     return rc;
+  if (ring_take(p, slot, t) < 0) {
+    w->full_round = p->round;
+    return 1;
+  }
+  rc = p->tr->ops->send(p->tr, slot, t->msg, t->msg_len);
+  if (rc < 0) {
+    mp__pool_ring_release(p, slot, t->ring);
+    return rc;
+  }
   mp__tlist_push(&w->out, t);
   w->out_bytes += t->msg_len;
   if (p->maxtasks && ++w->assigned >= p->maxtasks)
@@ -151,7 +187,7 @@ static int least_busy(mp_pool *p) {
   int best = -1;
   for (unsigned i = 0; i < p->n; i++) {
     mp__worker *w = &p->w[i];
-    if (w->state == MP__W_READY &&
+    if (w->state == MP__W_READY && w->full_round != p->round &&
         (best < 0 || w->out.n < p->w[best].out.n)) {
       best = (int)i;
       if (w->out.n == 0)
@@ -161,9 +197,8 @@ static int least_busy(mp_pool *p) {
   return best;
 }
 
-void mp__pool_dispatch(mp_pool *p) {
-  if (p->state == MP__P_TERMINATE)
-    return;
+/* Pending tasks to READY workers, as deep as the policy allows. */
+static void fill(mp_pool *p) {
   while (p->pending.head && p->nready > 0) {
     int slot = least_busy(p);
     if (slot < 0)
@@ -177,9 +212,66 @@ void mp__pool_dispatch(mp_pool *p) {
       break;
     mp__tlist_pop(&p->pending);
     int rc = send_task(p, (unsigned)slot, t);
-    if (rc < 0)
+    if (rc > 0) /* its ring is full: back in front, another worker */
+      mp__tlist_prepend(&p->pending, &(mp__tlist){t, t, 1});
+    else if (rc < 0)
       mp__job_task_failed(p, t, rc, 0);
   }
+}
+
+/* An idle READY worker, or -1. */
+static int idle_worker(mp_pool *p) {
+  for (unsigned i = 0; i < p->n; i++)
+    if (p->w[i].state == MP__W_READY && p->w[i].out.n == 0 &&
+        p->w[i].full_round != p->round)
+      return (int)i;
+  return -1;
+}
+
+/* Takes back the last task queued behind a running one in the busiest
+ * worker, into pending: 1 if it did. */
+static int take_back(mp_pool *p) {
+  if (p->pending.head || idle_worker(p) < 0)
+    return 0;
+  for (;;) {
+    int v = -1;
+    for (unsigned i = 0; i < p->n; i++) {
+      mp__worker *w = &p->w[i];
+      if ((w->state == MP__W_READY || w->state == MP__W_RETIRING) &&
+          w->out.n >= 2 && w->kept_round != p->round &&
+          (v < 0 || w->out.n > p->w[v].out.n))
+        v = (int)i;
+    }
+    if (v < 0)
+      return 0;
+    mp__worker *w = &p->w[v];
+    mp__task *prev = w->out.head, *t = w->out.tail;
+    while (prev->next != t)
+      prev = prev->next;
+    uint64_t want = mp__ring_word(t->msg->seq, MP__RING_QUEUED);
+    if (!atomic_compare_exchange_strong(
+            &p->tr->ops->ring(p->tr, (unsigned)v)[t->ring], &want,
+            mp__ring_word(t->msg->seq, MP__RING_REVOKED))) {
+      /* Its last task started, so all before it did: nothing to take. */
+      w->kept_round = p->round;
+      continue;
+    }
+    prev->next = NULL;
+    w->out.tail = prev;
+    w->out.n--;
+    w->out_bytes -= t->msg_len;
+    mp__tlist_push(&p->pending, t);
+    return 1;
+  }
+}
+
+void mp__pool_dispatch(mp_pool *p) {
+  if (p->state == MP__P_TERMINATE)
+    return;
+  p->round++;
+  do
+    fill(p);
+  while (take_back(p));
   mp__pool_refill(p);
 }
 
@@ -192,6 +284,7 @@ int mp__pool_start_slot(mp_pool *p, unsigned slot) {
   w->failure_told = 0;
   w->assigned = 0;
   w->out_bytes = 0;
+  w->ring_next = 0;
   if (w->known)
     memset(w->known, 0, w->known_cap);
   int rc = p->tr->ops->start(p->tr, slot, w->gen);
@@ -256,8 +349,9 @@ void mp__pool_boot_failed(mp_pool *p, unsigned slot, int rc, int code) {
     mp__job_task_failed(p, t, rc, code);
 }
 
-void mp__pool_worker_gone(mp_pool *p, unsigned slot, uint64_t started) {
+void mp__pool_worker_gone(mp_pool *p, unsigned slot) {
   mp__worker *w = &p->w[slot];
+  _Atomic uint64_t *ring = p->tr->ops->ring(p->tr, slot);
   if (w->state == MP__W_READY)
     p->nready--;
   if (!w->was_ready)
@@ -265,15 +359,16 @@ void mp__pool_worker_gone(mp_pool *p, unsigned slot, uint64_t started) {
   else
     w->boot_failed = 0;
   /* Results come before the death on the one stream: what is still out
-   * either had started (started >= its seq: it died with it) or never
-   * left the inbox, and goes to another worker unchanged. */
+   * either had started (it died with it) or is still QUEUED in its ring
+   * word, and goes to another worker unchanged. */
   mp__tlist again = {NULL, NULL, 0};
   mp__task *t;
   while ((t = mp__tlist_pop(&w->out)) != NULL) {
-    if (t->msg->seq <= started)
-      mp__job_task_failed(p, t, MP_EWORKERDIED, 0);
-    else
+    if (atomic_load(&ring[t->ring]) ==
+        mp__ring_word(t->msg->seq, MP__RING_QUEUED))
       mp__tlist_push(&again, t);
+    else
+      mp__job_task_failed(p, t, MP_EWORKERDIED, 0);
   }
   mp__tlist_prepend(&p->pending, &again);
   w->out_bytes = 0;

@@ -34,11 +34,13 @@ static int on_result(mp_pool *p, const mp__pe_hdr *e, void **buf, size_t len) {
     return MP_EINVAL;
   mp__tlist_pop(&w->out);
   w->out_bytes -= t->msg_len;
+  uint32_t ring = t->ring;
   if (mp__job_task_result(p, t, buf, len, sizeof *e) < 0) {
     unshift(&w->out, t); /* settled by the death that follows */
     w->out_bytes += t->msg_len;
     return MP_EINVAL;
   }
+  mp__pool_ring_release(p, e->slot, ring);
   return 0;
 }
 
@@ -81,7 +83,7 @@ static void on_event(mp_pool *p, void **buf, size_t len) {
     bad = on_result(p, &e, buf, len) < 0;
     break;
   case MP__PE_DEATH:
-    mp__pool_worker_gone(p, e.slot, e.seq);
+    mp__pool_worker_gone(p, e.slot);
     break;
   case MP__PE_STARTFAIL:
     if (w->state == MP__W_STARTING) {

@@ -11,10 +11,10 @@
  *     as the pool;
  *   - it sleeps in mp_wait on every worker plus the read end of a pipe the
  *     core writes to when it wants something (a start, a kill, the end);
- *   - when a worker dies it reads the number of the task the worker had
- *     started (a slot of shared memory the worker writes before each
- *     task) and puts DEATH on the result queue, after everything the
- *     worker itself put there.
+ *   - when a worker dies it puts DEATH on the result queue, after
+ *     everything the worker itself put there.
+ *
+ * The rings (pool.h) of all workers are one mp_shm block.
  *
  * Everything here is built on the public API, except the function lookup
  * a spawned worker needs for the initializer (mp__module_*). */
@@ -26,7 +26,7 @@
 #include "pool.h"
 
 #define ARG_MAGIC 0x6d70706f6f6c7731ull /* "mppoolw1" */
-#define SLOT_BYTES 64 /* one cache line per worker's started slot */
+#define RING_BYTES (MP__POOL_RING * sizeof(uint64_t))
 #define RECV_MIN ((size_t)64 << 10)
 
 typedef struct pp_slot {
@@ -51,8 +51,8 @@ typedef struct pp {
   void *initarg;
   size_t initarg_size;
   mp_queue results;
-  mp_shm started; /* n slots of SLOT_BYTES */
-  unsigned char *started_at;
+  mp_shm rings; /* n rings of RING_BYTES */
+  unsigned char *rings_at;
   mp_conn wake_rd, wake_wr;
   /* Guarded by mu: requests to the supervisor, and the wake pipe. */
   mp__mutex mu;
@@ -73,20 +73,19 @@ typedef struct pp_arg {
   uint64_t magic;
   uint32_t slot, gen, nslots, has_init;
   mp_queue inbox, results;
-  mp_shm started;
+  mp_shm rings;
   mp__module_ref init;
   uint64_t initarg_size;
 } pp_arg;
 
-static _Atomic uint64_t *slot_word(unsigned char *base, unsigned slot) {
-  return (_Atomic uint64_t *)(void *)(base + (size_t)slot * SLOT_BYTES);
+static _Atomic uint64_t *ring_of(unsigned char *base, unsigned slot) {
+  return (_Atomic uint64_t *)(void *)(base + (size_t)slot * RING_BYTES);
 }
 
 /* ---- The worker's side ---- */
 
 typedef struct pp_wctx {
   mp_queue inbox, results;
-  _Atomic uint64_t *started;
 } pp_wctx;
 
 static int queue_get(mp_queue *q, void **buf, size_t *cap, size_t *len,
@@ -112,10 +111,6 @@ static int w_put(void *ctx, const void *msg, size_t len) {
   return mp_queue_put(&((pp_wctx *)ctx)->results, msg, len, MP_INFINITE);
 }
 
-static void w_started(void *ctx, uint64_t seq) {
-  atomic_store_explicit(((pp_wctx *)ctx)->started, seq, memory_order_release);
-}
-
 /* Exit code of a worker whose argument block makes no sense. */
 #define EXIT_BAD_ARG 2
 
@@ -126,8 +121,8 @@ static int pp_worker_main(void *arg) {
   memcpy(&a, arg, sizeof a);
   if (a.magic != ARG_MAGIC || a.slot >= a.nslots)
     return EXIT_BAD_ARG;
-  unsigned char *base = mp_shm_ptr(a.started);
-  if (!base || mp_shm_size(a.started) < (size_t)a.nslots * SLOT_BYTES)
+  unsigned char *base = mp_shm_ptr(a.rings);
+  if (!base || mp_shm_size(a.rings) < (size_t)a.nslots * RING_BYTES)
     return EXIT_BAD_ARG;
   mp_target init = NULL;
   if (a.has_init) {
@@ -136,8 +131,8 @@ static int pp_worker_main(void *arg) {
     if (!init)
       return EXIT_BAD_ARG;
   }
-  pp_wctx ctx = {a.inbox, a.results, slot_word(base, a.slot)};
-  mp__pool_wio io = {&ctx, w_get, w_put, w_started};
+  pp_wctx ctx = {a.inbox, a.results};
+  mp__pool_wio io = {&ctx, w_get, w_put, ring_of(base, a.slot)};
   return mp__pool_worker_run(&io, a.slot, a.gen, init,
                              (const unsigned char *)arg + sizeof a,
                              (size_t)a.initarg_size);
@@ -178,7 +173,7 @@ static int start_worker(pp *t, unsigned slot, uint32_t gen, mp_queue inbox) {
   a->has_init = (uint32_t)t->has_init;
   a->inbox = inbox;
   a->results = t->results;
-  a->started = t->started;
+  a->rings = t->rings;
   a->init = t->init;
   a->initarg_size = t->initarg_size;
   if (t->initarg_size)
@@ -198,7 +193,7 @@ static int start_worker(pp *t, unsigned slot, uint32_t gen, mp_queue inbox) {
   return rc;
 }
 
-/* A worker is gone: reap it, read what it had started, say so. */
+/* A worker is gone: reap it and say so. */
 static void reap(pp *t, unsigned slot, int announce) {
   pp_slot *s = &t->s[slot];
   int code = -1;
@@ -206,10 +201,8 @@ static void reap(pp *t, unsigned slot, int announce) {
   mp_process_exitcode(s->proc, &code);
   mp_process_free(s->proc);
   s->proc = NULL;
-  uint64_t started = atomic_load_explicit(slot_word(t->started_at, slot),
-                                          memory_order_acquire);
   if (announce)
-    post(t, MP__PE_DEATH, slot, s->gen, code, started);
+    post(t, MP__PE_DEATH, slot, s->gen, code, 0);
 }
 
 static void kill_and_reap_all(pp *t) {
@@ -306,7 +299,9 @@ static int tr_start(mp__pool_tr *base, unsigned slot, uint32_t gen) {
     mp_queue_free(&s->inbox);
   int rc = mp_queue_create(&s->inbox, 0);
   if (rc == 0) {
-    atomic_store(slot_word(t->started_at, slot), 0);
+    _Atomic uint64_t *ring = ring_of(t->rings_at, slot);
+    for (unsigned i = 0; i < MP__POOL_RING; i++)
+      atomic_store(&ring[i], 0);
     s->gen = gen;
     s->start_req = 1;
     wake(t);
@@ -328,6 +323,10 @@ static int tr_recv(mp__pool_tr *base, void **buf, size_t *cap, size_t *len,
 
 static int tr_post(mp__pool_tr *base, const void *msg, size_t len) {
   return mp_queue_put(&((pp *)base)->results, msg, len, MP_INFINITE);
+}
+
+static _Atomic uint64_t *tr_ring(mp__pool_tr *base, unsigned slot) {
+  return ring_of(((pp *)base)->rings_at, slot);
 }
 
 static void tr_kill(mp__pool_tr *base, unsigned slot) {
@@ -356,8 +355,8 @@ static void release(pp *t) {
         mp_queue_free(&t->s[i].inbox);
   if (t->results._id)
     mp_queue_free(&t->results);
-  if (t->started._id)
-    mp_shm_free(&t->started);
+  if (t->rings._id)
+    mp_shm_free(&t->rings);
   mp_conn_close(&t->wake_rd);
   mp_conn_close(&t->wake_wr);
   if (t->cv)
@@ -381,9 +380,9 @@ static void tr_destroy(mp__pool_tr *base) {
   release(t);
 }
 
-static const mp__pool_tr_ops pp_ops = {tr_start, tr_send,     tr_recv,
-                                       tr_post,  tr_kill,     tr_kill_all,
-                                       tr_destroy};
+static const mp__pool_tr_ops pp_ops = {tr_start, tr_send, tr_recv,
+                                       tr_post,  tr_ring, tr_kill,
+                                       tr_kill_all, tr_destroy};
 
 int mp__pool_proc_create(mp__pool_tr **out, const mp__pool_boot *boot) {
   pp *t = calloc(1, sizeof *t);
@@ -413,8 +412,8 @@ int mp__pool_proc_create(mp__pool_tr **out, const mp__pool_boot *boot) {
   if (rc == 0)
     rc = mp_queue_create(&t->results, 0);
   if (rc == 0)
-    rc = mp_shm_create(&t->started, (size_t)t->n * SLOT_BYTES);
-  if (rc == 0 && !(t->started_at = mp_shm_ptr(t->started)))
+    rc = mp_shm_create(&t->rings, (size_t)t->n * RING_BYTES);
+  if (rc == 0 && !(t->rings_at = mp_shm_ptr(t->rings)))
     rc = MP_ENOMEM;
   if (rc == 0)
     rc = mp_pipe_create(&t->wake_rd, &t->wake_wr, 0);

@@ -2,10 +2,10 @@
  * from its inbox until EXIT. Transport-neutral: the I/O comes in
  * mp__pool_wio.
  *
- * Before it runs a task the worker records the task's number where the
- * parent can read it after a death (io->started); the parent then knows
- * whether the task it holds for this worker had started (it fails with
- * MP_EWORKERDIED) or never left the inbox (another worker runs it).
+ * Before it runs a task the worker claims it in its ring (pool.h): a task
+ * the parent took back meanwhile is skipped, and after a death the parent
+ * reads there whether a task had started (it fails with MP_EWORKERDIED) or
+ * not (another worker runs it).
  *
  * The messages come from the parent, but are checked all the same: a
  * message that does not parse ends the worker (the parent sees a death),
@@ -132,12 +132,31 @@ static const void *aligned_item(worker *w, const unsigned char *item,
   return w->scratch;
 }
 
+/* 1: ours to run; 0: the parent took it back (skip it); <0: the word is
+ * not what the parent's message says. */
+static int claim(worker *w, const mp__pw_hdr *h) {
+  if (h->ring >= MP__POOL_RING || h->seq == 0 || h->seq >= (uint64_t)1 << 62)
+    return -1;
+  _Atomic uint64_t *word = &w->io->ring[h->ring];
+  uint64_t want = mp__ring_word(h->seq, MP__RING_QUEUED);
+  if (atomic_compare_exchange_strong(word, &want,
+                                     mp__ring_word(h->seq, MP__RING_STARTED)))
+    return 1;
+  if (want != mp__ring_word(h->seq, MP__RING_REVOKED))
+    return -1;
+  atomic_store(word, 0); /* passed over: the parent may reuse it */
+  return 0;
+}
+
 static int run_task(worker *w, const mp__pw_hdr *h, const unsigned char *body,
                     size_t len) {
   if (h->count == 0 || h->count > SIZE_MAX / 2 ||
       (h->item_size && h->count > len / h->item_size) ||
       h->count * h->item_size != len || (h->count > 1 && h->item_size == 0))
     return EXIT_PROTOCOL;
+  int mine = claim(w, h);
+  if (mine <= 0)
+    return mine < 0 ? EXIT_PROTOCOL : 0;
   mp_task fn = h->fn < w->nfns ? w->fns[h->fn] : NULL;
   mp_result *r = &w->res;
   r->len = 0;
@@ -153,7 +172,6 @@ static int run_task(worker *w, const mp__pw_hdr *h, const unsigned char *body,
   memcpy(r->buf, &e, sizeof e);
   r->len = sizeof e;
 
-  w->io->started(w->io->ctx, h->seq);
   MP__FAULT("pool.task.started");
   for (uint64_t i = 0; i < h->count; i++) {
     r->rec = r->len;
