@@ -1,0 +1,78 @@
+/* A program that leaves a pool open at exit, as Python's
+ * test_worker_finalization_via_atexit_handler_of_multiprocessing does:
+ * at exit the library terminates the pool (as Python's finalizer), so the
+ * program ends, promptly, with its own exit code; the task still held
+ * fails with MP_ECLOSED and its error callback runs (once).
+ *
+ * usage: pool_left_open return|exit
+ * Prints "sqr 36", "worker <pid>" for both workers, then "exiting", and
+ * returns 0 from main (return) or calls exit(0) (exit) without closing,
+ * joining or freeing anything. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/pool_util.h"
+
+static void on_error(mp_async *a, void *user) {
+  (void)user;
+  printf("error_callback %s\n", mp_strerror(mp_async_get(a, NULL, 0, NULL, 0)));
+}
+
+static int task_pid_after_barrier(const void *arg, size_t size, mp_result *res) {
+  if (size != sizeof(mp_barrier))
+    return 101;
+  mp_barrier b;
+  memcpy(&b, arg, sizeof b);
+  if (mp_barrier_wait(&b, 60000) < 0)
+    return 102;
+  int64_t pid = mp_current_pid();
+  return mp_result_set(res, &pid, sizeof pid);
+}
+
+int main(int argc, char **argv) {
+  mp_main_guard(argc, argv);
+  if (argc != 2) {
+    fprintf(stderr, "usage: pool_left_open return|exit\n");
+    return 2;
+  }
+  mp_pool_options o;
+  memset(&o, 0, sizeof o);
+  o.processes = 2;
+  mp_pool *p;
+  if (mp_pool_create(&p, &o) != 0)
+    return 10;
+  int64_t x = 6, y = 0;
+  if (mp_pool_apply(p, pu_sqr, &x, sizeof x, &y, sizeof y, NULL) != 0)
+    return 11;
+  printf("sqr %lld\n", (long long)y);
+  /* Both workers' pids: two tasks that meet at a barrier run in two. */
+  mp_barrier b;
+  mp_barrier items[2];
+  int64_t pids[2];
+  if (mp_barrier_create(&b, 2) != 0)
+    return 12;
+  items[0] = items[1] = b;
+  if (mp_pool_map(p, task_pid_after_barrier, items, sizeof b, 2, pids, 8, 1) != 0)
+    return 13;
+  printf("worker %lld\nworker %lld\n", (long long)pids[0], (long long)pids[1]);
+  /* A task that never ends by itself. */
+  mp_shm m;
+  if (mp_shm_create(&m, sizeof(pu_board)) != 0)
+    return 14;
+  pu_job j;
+  memset(&j, 0, sizeof j);
+  j.board = m;
+  if (mp_event_create(&j.go) != 0)
+    return 15;
+  mp_async_options ao = {NULL, on_error, NULL};
+  if (mp_pool_apply_async(p, pu_hold, &j, sizeof j, &ao, NULL) != 0)
+    return 16;
+  pu_board *board = mp_shm_ptr(m);
+  while (atomic_load(&board->pid[0]) == 0)
+    tst_sleep_ms(1);
+  printf("exiting\n");
+  if (strcmp(argv[1], "exit") == 0)
+    exit(0);
+  return 0;
+}
