@@ -126,7 +126,11 @@ static int check_options(const mp_pool_options *o) {
   return mp__check_method(o->method);
 }
 
+static void fork_lock(void *hub) { mp__hub_lock(hub); }
+static void fork_unlock(void *hub) { mp__hub_unlock(hub); }
+
 static void pool_free_memory(mp_pool *p) {
+  free(p->recv_buf);
   if (p->w)
     for (unsigned i = 0; i < p->n; i++)
       free(p->w[i].known);
@@ -206,6 +210,8 @@ int mp_pool_create(mp_pool **out, const mp_pool_options *opts) {
   boot.method = mp__effective_method(o.method);
   boot.initarg = o.initarg;
   boot.initarg_size = o.initarg_size;
+  boot.fork_lock = fork_lock;
+  boot.fork_unlock = fork_unlock;
   if (o.initializer) {
     boot.has_init = 1;
     if (mp__module_locate((const void *)(uintptr_t)o.initializer,
@@ -222,7 +228,12 @@ int mp_pool_create(mp_pool **out, const mp_pool_options *opts) {
   p->next_seq = 1;
   p->w = calloc(p->n, sizeof *p->w);
   p->hub = hub_new();
-  if (!p->w || !p->hub) {
+  /* The result thread's first buffer, made here rather than by it while
+   * the first workers are being forked (see mp__pool_boot). */
+  p->recv_cap = (size_t)64 << 10;
+  p->recv_buf = malloc(p->recv_cap);
+  boot.fork_ctx = p->hub;
+  if (!p->w || !p->hub || !p->recv_buf) {
     if (p->hub) {
       mp__hub_lock(p->hub);
       mp__hub_release_unlock(p->hub);

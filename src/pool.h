@@ -164,6 +164,14 @@ typedef struct mp__pool_boot {
   mp__module_ref init;
   const void *initarg;
   size_t initarg_size;
+  /* Held around every fork of a worker: the core's own mutex, which its
+   * threads hold whenever they allocate. A forked child has only the
+   * forking thread, and an allocator lock another thread held at that
+   * instant stays locked in it for ever: glibc's malloc mends its own at
+   * fork, but not every allocator does (ASan's, as in GCC 12, does not). */
+  void (*fork_lock)(void *ctx);
+  void (*fork_unlock)(void *ctx);
+  void *fork_ctx;
 } mp__pool_boot;
 
 /* pool_proc.c: workers as daemon children of this process. */

@@ -152,6 +152,8 @@ struct mp_pool {
   uint32_t nfns, capfns;
   mp__pool_tr *tr;
   mp__thread *thread; /* the result thread */
+  void *recv_buf;     /* its receive buffer (the result thread's alone) */
+  size_t recv_cap;
   /* The pools of this process (pool.c), under MP__LOCK_POOLS. */
   struct mp_pool *prev, *next;
   int exiting;

@@ -150,8 +150,9 @@ static void fail_everything(mp_pool *p) {
 void mp__pool_result_main(void *arg) {
   mp_pool *p = arg;
   mp__pool_self_hub = p->hub;
-  void *buf = NULL;
-  size_t cap = 0, len = 0;
+  void *buf = p->recv_buf;
+  size_t cap = p->recv_cap, len = 0;
+  p->recv_buf = NULL;
   int done = 0;
   while (!done) {
     int rc = p->tr->ops->recv(p->tr, &buf, &cap, &len, MP_INFINITE);

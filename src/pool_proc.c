@@ -46,6 +46,9 @@ typedef struct pp {
   mp__pool_tr base;
   unsigned n;
   mp_start_method method;
+  void (*fork_lock)(void *ctx);
+  void (*fork_unlock)(void *ctx);
+  void *fork_ctx;
   int has_init;
   mp__module_ref init;
   void *initarg;
@@ -186,7 +189,15 @@ static int start_worker(pp *t, unsigned slot, uint32_t gen, mp_queue inbox) {
   mp_process *p = NULL;
   int rc = mp_process_create(&p, pp_worker_main, a, size, &o);
   free(a);
-  if (rc == 0 && (rc = mp_process_start(p)) < 0)
+  if (rc < 0)
+    return rc;
+  int forks = t->method == MP_START_FORK;
+  if (forks)
+    t->fork_lock(t->fork_ctx);
+  rc = mp_process_start(p);
+  if (forks)
+    t->fork_unlock(t->fork_ctx);
+  if (rc < 0)
     mp_process_free(p);
   if (rc == 0)
     t->s[slot].proc = p;
@@ -393,6 +404,9 @@ int mp__pool_proc_create(mp__pool_tr **out, const mp__pool_boot *boot) {
   t->mu = fresh;
   t->n = boot->nworkers;
   t->method = boot->method;
+  t->fork_lock = boot->fork_lock;
+  t->fork_unlock = boot->fork_unlock;
+  t->fork_ctx = boot->fork_ctx;
   t->has_init = boot->has_init;
   t->init = boot->init;
   t->initarg_size = boot->initarg_size;
