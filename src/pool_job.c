@@ -53,18 +53,23 @@ static void tasks_free(mp__tlist *l) {
 
 /* ---- Jobs ---- */
 
+static void imap_destroy(mp_imap *it) {
+  for (size_t i = 0; it->items && i < it->count; i++)
+    free(it->items[i].data);
+  free(it->items);
+  free(it->order);
+  free(it);
+}
+
 void mp__job_destroy(mp__job *j) {
   j->magic = 0;
   if (j->kind == MP__JOB_IMAP) {
-    mp_imap *it = (mp_imap *)j;
-    for (size_t i = 0; it->items && i < it->count; i++)
-      free(it->items[i].data);
-    free(it->items);
-    free(it->order);
+    imap_destroy((mp_imap *)j);
   } else {
-    free(((mp_async *)j)->block);
+    mp_async *a = (mp_async *)j;
+    free(a->block);
+    free(a);
   }
-  free(j);
 }
 
 void mp__job_free_locked(mp__job *j) {
@@ -449,7 +454,7 @@ int mp_pool_imap(mp_pool *p, mp_task task, const void *items,
     if (it->unordered)
       it->order = malloc(count * sizeof *it->order);
     if (!it->items || (it->unordered && !it->order)) {
-      mp__job_destroy(&it->j);
+      imap_destroy(it);
       return MP_ENOMEM;
     }
   }
@@ -459,7 +464,7 @@ int mp_pool_imap(mp_pool *p, mp_task task, const void *items,
   if (rc == 0 && (rc = enqueue(p, task, &it->j, &tasks)) < 0)
     tasks_free(&tasks);
   if (rc < 0) {
-    mp__job_destroy(&it->j);
+    imap_destroy(it);
     return rc;
   }
   *out = it;

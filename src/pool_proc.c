@@ -300,15 +300,42 @@ static void supervise(void *arg) {
 
 /* ---- The core's side ---- */
 
+/* Empties an inbox whose reader is gone. 0, or a code if it cannot be
+ * read (then it is made anew). */
+static int drain(mp_queue *q) {
+  char small[256];
+  void *buf = small;
+  size_t cap = sizeof small, len;
+  int rc;
+  while ((rc = mp_queue_get(q, buf, cap, &len, 0)) == 0 || rc == MP_EMSGSIZE) {
+    if (rc == MP_EMSGSIZE) {
+      void *grown = realloc(buf == small ? NULL : buf, len);
+      if (!grown)
+        break;
+      buf = grown;
+      cap = len;
+    }
+  }
+  if (buf != small)
+    free(buf);
+  return rc == MP_EEMPTY ? 0 : rc;
+}
+
 static int tr_start(mp__pool_tr *base, unsigned slot, uint32_t gen) {
   pp *t = (pp *)base;
   pp_slot *s = &t->s[slot];
-  mp__mutex_lock(&t->mu);
-  /* The previous incarnation is dead and reaped: its inbox goes, with
-   * whatever it never took (the core sends that elsewhere). */
-  if (s->inbox._id)
+  /* The previous incarnation is dead and reaped: what it never took from
+   * its inbox goes (the core sends those tasks elsewhere), and the inbox
+   * serves the next one. Cheaper than a new queue, whose first chunk the
+   * allocator would zero page by page. */
+  int rc = 0;
+  if (s->inbox._id && drain(&s->inbox) < 0) {
     mp_queue_free(&s->inbox);
-  int rc = mp_queue_create(&s->inbox, 0);
+    memset(&s->inbox, 0, sizeof s->inbox);
+  }
+  if (!s->inbox._id)
+    rc = mp_queue_create(&s->inbox, 0);
+  mp__mutex_lock(&t->mu);
   if (rc == 0) {
     _Atomic uint64_t *ring = ring_of(t->rings_at, slot);
     for (unsigned i = 0; i < MP__POOL_RING; i++)

@@ -87,7 +87,7 @@ int mp_async_get(mp_async *a, void *buf, size_t cap, size_t *len,
       *len = a->len;
     if (a->len > cap)
       rc = MP_EMSGSIZE; /* kept for a retry with more room */
-    else if (a->len)
+    else if (a->len && buf)
       memcpy(buf, a->data, a->len);
   }
   mp__hub_unlock(a->j.hub);
@@ -198,7 +198,7 @@ int mp_imap_next(mp_imap *it, void *buf, size_t cap, size_t *len,
       if (item->len > cap) {
         rc = MP_EMSGSIZE; /* stays first, for a retry with more room */
       } else {
-        if (item->len)
+        if (item->len && buf)
           memcpy(buf, item->data, item->len);
         imap_delivered(it, i);
       }
