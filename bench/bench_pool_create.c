@@ -17,23 +17,11 @@ static void one(mp_start_method method) {
   bench_pool_done(p);
 }
 
-static double ms_per_life(mp_start_method method, double seconds, int min_n) {
-  one(method);
-  uint64_t t0 = bench_now_ns(), t;
-  int n = 0;
-  do {
-    one(method);
-    n++;
-    t = bench_now_ns();
-  } while (n < min_n || bench_sec(t - t0) < seconds);
-  return (double)(t - t0) / 1e6 / n;
-}
-
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   double s = bench_target_seconds(1.5) / 2;
-  double fork_ms = ms_per_life(MP_START_FORK, s, 5);
-  double spawn_ms = ms_per_life(MP_START_SPAWN, s, 5);
+  double fork_ms = bench_ms_per(one, MP_START_FORK, s, 5);
+  double spawn_ms = bench_ms_per(one, MP_START_SPAWN, s, 5);
   printf("op=pool_create impl=mproc fork_ms=%.3f spawn_ms=%.3f\n", fork_ms,
          spawn_ms);
   return 0;

@@ -25,26 +25,12 @@ static void one(mp_start_method method) {
   BENCH_CHECK(mp_process_free(p));
 }
 
-/* Processes one after the other for about `seconds` (at least `min_n`). */
-static double ms_per_process(mp_start_method method, double seconds,
-                             int min_n) {
-  one(method);
-  uint64_t t0 = bench_now_ns(), t;
-  int n = 0;
-  do {
-    one(method);
-    n++;
-    t = bench_now_ns();
-  } while (n < min_n || bench_sec(t - t0) < seconds);
-  return (double)(t - t0) / 1e6 / n;
-}
-
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   /* Half the time for each method. */
   double s = bench_target_seconds(1.5) / 2;
-  double fork_ms = ms_per_process(MP_START_FORK, s, 10);
-  double spawn_ms = ms_per_process(MP_START_SPAWN, s, 10);
+  double fork_ms = bench_ms_per(one, MP_START_FORK, s, 10);
+  double spawn_ms = bench_ms_per(one, MP_START_SPAWN, s, 10);
   printf("op=process impl=mproc fork_ms=%.3f spawn_ms=%.3f\n", fork_ms,
          spawn_ms);
   return 0;

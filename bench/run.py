@@ -225,38 +225,30 @@ def rows(results):
             bits.append("Python: " + py_err)
         return "; ".join(bits)
 
-    def through(name, label, key, unit, goal):
+    def versus(name, label, key, unit, goal, faster=False):
+        """Ours against Python's figure: a rate (higher is better, the goal
+        is ours over Python's) or, with faster, a time (the goal is
+        Python's over ours)."""
         if name not in results:
             return
         c, py, ce, pe = get(name)
         cv = c.get(key) if c else None
         pv = py.get(key) if py else None
+        what = ("≥ %g× faster" if faster else "≥ %g× Python") % goal
         if cv and pv:
-            ratio = cv / pv
+            ratio = pv / cv if faster else cv / pv
             out.append([label, num(cv, unit), num(pv, unit), "—",
-                        times(ratio) + " Python", "≥ %g× Python" % goal,
-                        "met" if ratio >= goal else "NOT met"])
+                        times(ratio) + (" faster" if faster else " Python"),
+                        what, "met" if ratio >= goal else "NOT met"])
         else:
-            out.append([label, num(cv, unit), num(pv, unit), "—", "—",
-                        "≥ %g× Python" % goal,
+            out.append([label, num(cv, unit), num(pv, unit), "—", "—", what,
                         "no result (%s)" % missing(ce, pe, True)])
 
+    def through(name, label, key, unit, goal):
+        versus(name, label, key, unit, goal)
+
     def faster(name, label, key, unit, goal):
-        """A time, lower is better: the goal is Python's time over ours."""
-        if name not in results:
-            return
-        c, py, ce, pe = get(name)
-        cv = c.get(key) if c else None
-        pv = py.get(key) if py else None
-        if cv and pv:
-            ratio = pv / cv
-            out.append([label, num(cv, unit), num(pv, unit), "—",
-                        times(ratio) + " faster", "≥ %g× faster" % goal,
-                        "met" if ratio >= goal else "NOT met"])
-        else:
-            out.append([label, num(cv, unit), num(pv, unit), "—", "—",
-                        "≥ %g× faster" % goal,
-                        "no result (%s)" % missing(ce, pe, True)])
+        versus(name, label, key, unit, goal, faster=True)
 
     def latency(name, label, key, raw_key, unit, goal):
         if name not in results:

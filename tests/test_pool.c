@@ -343,8 +343,7 @@ static void test_async_timeout(void **state) {
   (void)state;
   mp_shm m;
   pu_board *b = pu_board_new(&m);
-  pu_job j = pu_job_make(m, 0);
-  assert_int_equal(mp_event_create(&j.go), 0);
+  pu_job j = pu_job_held(m, 0);
   mp_async *a;
   assert_int_equal(mp_pool_apply_async(pool, pu_hold, &j, sizeof j, NULL, &a), 0);
   assert_int_equal(mp_async_ready(a), 0);
@@ -555,8 +554,7 @@ static void test_callback_rules(void **state) {
   mp_shm m;
   pu_board *b = pu_board_new(&m);
   (void)b;
-  pu_job j = pu_job_make(m, 1);
-  assert_int_equal(mp_event_create(&j.go), 0);
+  pu_job j = pu_job_held(m, 1);
   cb_calls c;
   memset(&c, 0, sizeof c);
   assert_int_equal(mp_pool_apply_async(pool, pu_hold, &j, sizeof j, NULL, &c.other), 0);
@@ -701,8 +699,7 @@ static void test_imap_timeout(void **state) {
   mp_shm m;
   pu_board *b = pu_board_new(&m);
   (void)b;
-  pu_job j = pu_job_make(m, 2);
-  assert_int_equal(mp_event_create(&j.go), 0);
+  pu_job j = pu_job_held(m, 2);
   mp_imap *it;
   assert_int_equal(mp_pool_imap(pool, pu_hold, &j, sizeof j, 1, 1, 0, &it), 0);
   int64_t start = tst_now_ms();

@@ -21,22 +21,6 @@
 
 /* ---- Helpers ---- */
 
-typedef struct counts {
-  _Atomic int ok, err;
-  _Atomic int last_rc;
-} counts;
-
-static void count_ok(mp_async *a, void *user) {
-  (void)a;
-  atomic_fetch_add(&((counts *)user)->ok, 1);
-}
-
-static void count_err(mp_async *a, void *user) {
-  counts *c = user;
-  atomic_store(&c->last_rc, mp_async_get(a, NULL, 0, NULL, 0));
-  atomic_fetch_add(&c->err, 1);
-}
-
 /* Runs n pu_count tasks on slots first.. and checks each ran once. */
 static void assert_pool_works(mp_pool *p, mp_shm m, int first, int n) {
   pu_board *b = mp_shm_ptr(m);
@@ -61,11 +45,9 @@ static void test_worker_killed_mid_task(void **state) {
   mp_pool *p = pu_pool(2, 0);
   mp_shm m;
   pu_board *b = pu_board_new(&m);
-  pu_job j = pu_job_make(m, 0);
-  assert_int_equal(mp_event_create(&j.go), 0);
-  counts c;
-  memset(&c, 0, sizeof c);
-  mp_async_options o = {count_ok, count_err, &c};
+  pu_job j = pu_job_held(m, 0);
+  pu_counts c;
+  mp_async_options o = pu_counting(&c);
   mp_async *a;
   assert_int_equal(mp_pool_apply_async(p, pu_hold, &j, sizeof j, &o, &a), 0);
   int64_t victim = pu_wait_pid(b, 0);
@@ -114,9 +96,8 @@ static void check_death(int how) {
   pu_board *b = pu_board_new(&m);
   pu_job j = pu_job_make(m, 0);
   j.how = how;
-  counts c;
-  memset(&c, 0, sizeof c);
-  mp_async_options o = {count_ok, count_err, &c};
+  pu_counts c;
+  mp_async_options o = pu_counting(&c);
   mp_async *a;
   assert_int_equal(mp_pool_apply_async(p, pu_die, &j, sizeof j, &o, &a), 0);
   assert_int_equal(mp_async_wait(a, TST_LONG_MS), 0);
@@ -160,8 +141,7 @@ static void test_queued_tasks_survive_death(void **state) {
   mp_shm m;
   pu_board *b = pu_board_new(&m);
   pu_job jobs[41];
-  for (int i = 0; i < 41; i++)
-    jobs[i] = pu_job_make(m, i);
+  pu_jobs_make(jobs, 41, m);
   jobs[0].how = PU_DIE_CRASH;
   /* One map: all 41 are queued at once, most of them in the one worker's
    * inbox when it dies on the first. */
@@ -186,8 +166,7 @@ static void test_death_mid_chunk(void **state) {
   mp_shm m;
   pu_board *b = pu_board_new(&m);
   pu_job jobs[20];
-  for (int i = 0; i < 20; i++)
-    jobs[i] = pu_job_make(m, i);
+  pu_jobs_make(jobs, 20, m);
   jobs[7].how = PU_DIE_EXIT;
   int64_t out[20];
   memset(out, 0xff, sizeof out);
@@ -252,9 +231,8 @@ static void test_fault_before_result(void **state) {
   skip();
 #else
   mp_pool *p = pu_pool(1, 0);
-  counts c;
-  memset(&c, 0, sizeof c);
-  mp_async_options o = {count_ok, count_err, &c};
+  pu_counts c;
+  mp_async_options o = pu_counting(&c);
   arm_arg a = arm("pool.task.finished", 0);
   mp_async *as;
   assert_int_equal(mp_pool_apply_async(p, task_arm, &a, sizeof a, &o, &as), 0);
@@ -278,9 +256,8 @@ static void test_fault_after_result(void **state) {
   skip();
 #else
   mp_pool *p = pu_pool(1, 0);
-  counts c;
-  memset(&c, 0, sizeof c);
-  mp_async_options o = {count_ok, count_err, &c};
+  pu_counts c;
+  mp_async_options o = pu_counting(&c);
   arm_arg a = arm("pool.task.delivered", 0);
   mp_async *as;
   int64_t first = 0, second = 0;
@@ -376,8 +353,7 @@ static void test_maxtasksperchild(void **state) {
   memset((void *)b, 0, sizeof *b);
   p = pu_pool(1, 2);
   pu_job jobs[6];
-  for (int i = 0; i < 6; i++)
-    jobs[i] = pu_job_make(m, i);
+  pu_jobs_make(jobs, 6, m);
   int64_t idx[6];
   assert_int_equal(mp_pool_map(p, pu_count, jobs, sizeof jobs[0], 6, idx, 8, 3), 0);
   for (int i = 1; i < 6; i++)
@@ -417,6 +393,18 @@ static void test_maxtasks_early_close(void **state) {
 }
 
 /* ---- Initializers ---- */
+
+/* Options for a pool whose initializer is pu_init_flaky on *j. */
+static mp_pool_options flaky(pu_job *j, unsigned processes, unsigned maxtasks) {
+  mp_pool_options o;
+  memset(&o, 0, sizeof o);
+  o.processes = processes;
+  o.maxtasksperchild = maxtasks;
+  o.initializer = pu_init_flaky;
+  o.initarg = j;
+  o.initarg_size = sizeof *j;
+  return o;
+}
 
 static int64_t init_mark; /* set in each worker by init_set_mark */
 
@@ -471,12 +459,7 @@ static void test_initializer_fails(void **state) {
   pu_board *b = pu_board_new(&m);
   pu_job j = pu_job_make(m, 0);
   j.fail_at = 2;
-  mp_pool_options o;
-  memset(&o, 0, sizeof o);
-  o.processes = 3;
-  o.initializer = pu_init_flaky;
-  o.initarg = &j;
-  o.initarg_size = sizeof j;
+  mp_pool_options o = flaky(&j, 3, 0);
   mp_pool *p = (mp_pool *)&o;
   assert_int_equal(mp_pool_create(&p, &o), MP_ETASK);
   assert_null(p);
@@ -495,8 +478,7 @@ static void test_initializer_fails(void **state) {
   /* Every worker failing, with one process. */
   memset((void *)b, 0, sizeof *b);
   j.fail_at = 1;
-  o.processes = 1;
-  o.initarg = &j;
+  o = flaky(&j, 1, 0);
   assert_int_equal(mp_pool_create(&p, &o), MP_ETASK);
   assert_int_equal(atomic_load(&b->inits), 1);
   mp_shm_free(&m);
@@ -510,18 +492,11 @@ static void test_replacement_initializer_fails(void **state) {
   pu_board *b = pu_board_new(&m);
   pu_job j = pu_job_make(m, 0);
   j.fail_at = 2;
-  mp_pool_options o;
-  memset(&o, 0, sizeof o);
-  o.processes = 1;
-  o.maxtasksperchild = 1;
-  o.initializer = pu_init_flaky;
-  o.initarg = &j;
-  o.initarg_size = sizeof j;
+  mp_pool_options o = flaky(&j, 1, 1);
   mp_pool *p;
   assert_int_equal(mp_pool_create(&p, &o), 0);
-  counts c;
-  memset(&c, 0, sizeof c);
-  mp_async_options ao = {count_ok, count_err, &c};
+  pu_counts c;
+  mp_async_options ao = pu_counting(&c);
   mp_async *as[4];
   for (int i = 0; i < 4; i++) {
     pu_job t = pu_job_make(m, 10 + i);
@@ -590,11 +565,9 @@ static void test_terminate_many(void **state) {
     jobs[i] = pu_job_make(m, i % PU_SLOTS);
     jobs[i].go = never;
   }
-  counts mc, ac;
-  memset(&mc, 0, sizeof mc);
-  memset(&ac, 0, sizeof ac);
-  mp_async_options mo = {count_ok, count_err, &mc};
-  mp_async_options ao = {count_ok, count_err, &ac};
+  pu_counts mc, ac;
+  mp_async_options mo = pu_counting(&mc);
+  mp_async_options ao = pu_counting(&ac);
   mp_async *map;
   assert_int_equal(mp_pool_map_async(p, pu_hold, jobs, sizeof jobs[0], N, NULL, 0, 1,
                                      &mo, &map), 0);
@@ -648,11 +621,9 @@ static void test_close_join_after_errors(void **state) {
   mp_pool *p = pu_pool(2, 0);
   mp_shm m;
   pu_board *b = pu_board_new(&m);
-  pu_job slow = pu_job_make(m, 0);
-  assert_int_equal(mp_event_create(&slow.go), 0);
-  counts c;
-  memset(&c, 0, sizeof c);
-  mp_async_options o = {count_ok, count_err, &c};
+  pu_job slow = pu_job_held(m, 0);
+  pu_counts c;
+  mp_async_options o = pu_counting(&c);
   mp_async *held, *failed;
   int code = 5;
   assert_int_equal(mp_pool_apply_async(p, pu_hold, &slow, sizeof slow, &o, &held), 0);
@@ -724,8 +695,7 @@ static void test_results_outlive_pool(void **state) {
   mp_async *done, *held;
   assert_int_equal(mp_pool_apply_async(p, pu_sqr, &x, 8, NULL, &done), 0);
   assert_int_equal(mp_async_wait(done, TST_LONG_MS), 0);
-  pu_job j = pu_job_make(m, 0);
-  assert_int_equal(mp_event_create(&j.go), 0);
+  pu_job j = pu_job_held(m, 0);
   assert_int_equal(mp_pool_apply_async(p, pu_hold, &j, sizeof j, NULL, &held), 0);
   int64_t items[6] = {0, 1, 2, 3, 4, 5};
   mp_imap *it;
@@ -763,8 +733,7 @@ static void test_imap_freed_early(void **state) {
   mp_shm m;
   pu_board *b = pu_board_new(&m);
   pu_job jobs[200];
-  for (int i = 0; i < 200; i++)
-    jobs[i] = pu_job_make(m, i);
+  pu_jobs_make(jobs, 200, m);
   mp_imap *it;
   assert_int_equal(mp_pool_imap(p, pu_count, jobs, sizeof jobs[0], 200, 3, 0, &it), 0);
   int64_t idx;

@@ -360,35 +360,6 @@ static void test_forked_child_of_pool_owner(void **state) {
 #endif
 }
 
-/* Each of n tasks waits at a barrier of n parties, so they can only all
- * succeed if n workers run at once; each answers with its pid. */
-static int task_pid_after_barrier(const void *arg, size_t size, mp_result *res) {
-  if (size != sizeof(mp_barrier))
-    return 101;
-  mp_barrier b;
-  memcpy(&b, arg, sizeof b);
-  if (mp_barrier_wait(&b, 60000) < 0)
-    return 102;
-  int64_t pid = mp_current_pid();
-  return mp_result_set(res, &pid, sizeof pid);
-}
-
-/* The pids of all n workers of p. */
-static int all_worker_pids(mp_pool *p, unsigned n, int64_t *pids) {
-  mp_barrier b;
-  if (mp_barrier_create(&b, n) != 0)
-    return -1;
-  mp_barrier *items = malloc(n * sizeof *items);
-  if (!items)
-    return -1;
-  for (unsigned i = 0; i < n; i++)
-    items[i] = b;
-  int rc = mp_pool_map(p, task_pid_after_barrier, items, sizeof b, n, pids, 8, 1);
-  free(items);
-  mp_barrier_free(&b);
-  return rc;
-}
-
 /* More than 64 workers, all running at once (Windows waits on 64 handles
  * at most per call; Python's Pool stops at 61 there). */
 static void test_many_workers(void **state) {
@@ -396,7 +367,7 @@ static void test_many_workers(void **state) {
   enum { N = 70 };
   mp_pool *p = pu_pool(N, 0);
   int64_t pids[N];
-  assert_int_equal(all_worker_pids(p, N, pids), 0);
+  assert_int_equal(pu_worker_pids(p, N, pids), 0);
   for (int i = 0; i < N; i++)
     for (int k = 0; k < i; k++)
       assert_int_not_equal(pids[i], pids[k]);
@@ -407,7 +378,7 @@ static void test_many_workers(void **state) {
   j.how = PU_DIE_EXIT;
   assert_int_equal(mp_pool_apply(p, pu_die, &j, sizeof j, NULL, 0, NULL), MP_EWORKERDIED);
   (void)b;
-  assert_int_equal(all_worker_pids(p, N, pids), 0);
+  assert_int_equal(pu_worker_pids(p, N, pids), 0);
   assert_int_equal(mp_pool_close(p), 0);
   assert_int_equal(mp_pool_join(p, TST_LONG_MS), 0);
   assert_int_equal(mp_pool_free(p), 0);
@@ -429,7 +400,7 @@ static int role_pool_then_sleep(void *arg) {
   mp_pool *p;
   SU_CHECK(mp_pool_create(&p, &o) == 0);
   int64_t pids[3];
-  SU_CHECK(all_worker_pids(p, 3, pids) == 0);
+  SU_CHECK(pu_worker_pids(p, 3, pids) == 0);
   char path[TST_PATH_MAX];
   tst_path(path, sizeof path, a->dir, "workers");
   SU_CHECK(tst_write_text(path, "%lld %lld %lld\n", (long long)pids[0],

@@ -19,22 +19,8 @@ def one(ctx):
     p.close()
 
 
-def ms_per_process(method, seconds, min_n):
-    ctx = mp.get_context(method)
-    one(ctx)
-    t0 = _bench.now()
-    n = 0
-    while True:
-        one(ctx)
-        n += 1
-        t = _bench.now()
-        if n >= min_n and t - t0 >= seconds:
-            break
-    return (t - t0) * 1e3 / n
-
-
 if __name__ == "__main__":
     s = _bench.target_seconds(1.5) / 2
-    fork_ms = ms_per_process("fork", s, 10)
-    spawn_ms = ms_per_process("spawn", s, 10)
+    fork_ms = _bench.ms_per(one, "fork", s, 10)
+    spawn_ms = _bench.ms_per(one, "spawn", s, 10)
     print("op=process impl=python fork_ms=%.3f spawn_ms=%.3f" % (fork_ms, spawn_ms))

@@ -19,17 +19,6 @@ static void on_error(mp_async *a, void *user) {
   printf("error_callback %s\n", mp_strerror(mp_async_get(a, NULL, 0, NULL, 0)));
 }
 
-static int task_pid_after_barrier(const void *arg, size_t size, mp_result *res) {
-  if (size != sizeof(mp_barrier))
-    return 101;
-  mp_barrier b;
-  memcpy(&b, arg, sizeof b);
-  if (mp_barrier_wait(&b, 60000) < 0)
-    return 102;
-  int64_t pid = mp_current_pid();
-  return mp_result_set(res, &pid, sizeof pid);
-}
-
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   if (argc != 2) {
@@ -47,13 +36,8 @@ int main(int argc, char **argv) {
     return 11;
   printf("sqr %lld\n", (long long)y);
   /* Both workers' pids: two tasks that meet at a barrier run in two. */
-  mp_barrier b;
-  mp_barrier items[2];
   int64_t pids[2];
-  if (mp_barrier_create(&b, 2) != 0)
-    return 12;
-  items[0] = items[1] = b;
-  if (mp_pool_map(p, task_pid_after_barrier, items, sizeof b, 2, pids, 8, 1) != 0)
+  if (pu_worker_pids(p, 2, pids) != 0)
     return 13;
   printf("worker %lld\nworker %lld\n", (long long)pids[0], (long long)pids[1]);
   /* A task that never ends by itself. */

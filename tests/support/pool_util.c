@@ -124,6 +124,60 @@ pu_job pu_job_make(mp_shm m, int64_t index) {
   return j;
 }
 
+void pu_jobs_make(pu_job *jobs, int n, mp_shm m) {
+  for (int i = 0; i < n; i++)
+    jobs[i] = pu_job_make(m, i);
+}
+
+pu_job pu_job_held(mp_shm m, int64_t index) {
+  pu_job j = pu_job_make(m, index);
+  assert_int_equal(mp_event_create(&j.go), 0);
+  return j;
+}
+
+static void counts_ok(mp_async *a, void *user) {
+  (void)a;
+  atomic_fetch_add(&((pu_counts *)user)->ok, 1);
+}
+
+static void counts_err(mp_async *a, void *user) {
+  pu_counts *c = user;
+  atomic_store(&c->last_rc, mp_async_get(a, NULL, 0, NULL, 0));
+  atomic_fetch_add(&c->err, 1);
+}
+
+mp_async_options pu_counting(pu_counts *c) {
+  memset(c, 0, sizeof *c);
+  mp_async_options o = {counts_ok, counts_err, c};
+  return o;
+}
+
+int pu_pid_after_barrier(const void *arg, size_t size, mp_result *res) {
+  if (size != sizeof(mp_barrier))
+    return 101;
+  mp_barrier b;
+  memcpy(&b, arg, sizeof b);
+  if (mp_barrier_wait(&b, 60000) < 0)
+    return 102;
+  int64_t pid = mp_current_pid();
+  return mp_result_set(res, &pid, sizeof pid);
+}
+
+int pu_worker_pids(mp_pool *p, unsigned n, int64_t *pids) {
+  mp_barrier b;
+  if (mp_barrier_create(&b, n) != 0)
+    return -1;
+  mp_barrier *items = malloc(n * sizeof *items);
+  if (!items)
+    return -1;
+  for (unsigned i = 0; i < n; i++)
+    items[i] = b;
+  int rc = mp_pool_map(p, pu_pid_after_barrier, items, sizeof b, n, pids, 8, 1);
+  free(items);
+  mp_barrier_free(&b);
+  return rc;
+}
+
 int64_t pu_wait_pid(pu_board *b, int i) {
   int64_t end = tst_now_ms() + TST_LONG_MS;
   while (atomic_load(&b->pid[i]) == 0) {

@@ -68,6 +68,23 @@ void pu_pool_end(mp_pool *p);
 pu_board *pu_board_new(mp_shm *m);
 /* A pu_job for board m and slot index; its event is the caller's to make. */
 pu_job pu_job_make(mp_shm m, int64_t index);
+/* jobs[i] = pu_job_make(m, i) for i < n. */
+void pu_jobs_make(pu_job *jobs, int n, mp_shm m);
+/* The same with a new event `go` (for pu_hold); mp_event_free(&j.go). */
+pu_job pu_job_held(mp_shm m, int64_t index);
+
+/* Callbacks that count, for mp_async_options: pu_counting(&c). */
+typedef struct pu_counts {
+  _Atomic int ok, err;
+  _Atomic int last_rc; /* what mp_async_get said in the error callback */
+} pu_counts;
+mp_async_options pu_counting(pu_counts *c);
+
+/* A task for n workers at once: waits at the mp_barrier (n parties) it
+ * gets, then answers with its pid; and the pids of all n workers of p
+ * through it (0, or the map's failure). */
+int pu_pid_after_barrier(const void *arg, size_t size, mp_result *res);
+int pu_worker_pids(mp_pool *p, unsigned n, int64_t *pids);
 /* Waits until board->pid[i] is set; returns it (fails the test if not). */
 int64_t pu_wait_pid(pu_board *b, int i);
 
