@@ -82,6 +82,11 @@ void mp__hub_broadcast(mp__hub *h) {
 }
 
 int mp__hub_wait(mp__hub *h, int (*done)(void *), void *arg, int timeout_ms) {
+  return mp__job_wait(h, NULL, done, arg, timeout_ms);
+}
+
+int mp__job_wait(mp__hub *h, mp__job *j, int (*done)(void *), void *arg,
+                 int timeout_ms) {
   mp__deadline dl = mp__deadline_in(timeout_ms);
   while (!done(arg)) {
     int left = mp__deadline_left(&dl);
@@ -90,6 +95,11 @@ int mp__hub_wait(mp__hub *h, int (*done)(void *), void *arg, int timeout_ms) {
     /* Only this thread could make it happen. */
     if (mp__pool_self_hub == h)
       return MP_ESTATE;
+    /* A job still running: take its result off the stream ourselves
+     * rather than sleep until the result thread wakes us. Once it is done
+     * only its callback is left, which the result thread runs. */
+    if (j && !j->done && j->pool && mp__pool_help(j->pool, left) == 0)
+      continue;
     h->waiters++;
     mp__cond_wait(h->cv, &h->mu, left);
     h->waiters--;
@@ -131,6 +141,8 @@ static void fork_unlock(void *hub) { mp__hub_unlock(hub); }
 
 static void pool_free_memory(mp_pool *p) {
   free(p->recv_buf);
+  if (p->rt_cv)
+    mp__cond_free(p->rt_cv);
   if (p->w)
     for (unsigned i = 0; i < p->n; i++)
       free(p->w[i].known);
@@ -233,7 +245,7 @@ int mp_pool_create(mp_pool **out, const mp_pool_options *opts) {
   p->recv_cap = (size_t)64 << 10;
   p->recv_buf = malloc(p->recv_cap);
   boot.fork_ctx = p->hub;
-  if (!p->w || !p->hub || !p->recv_buf) {
+  if (!p->w || !p->hub || !p->recv_buf || mp__cond_new(&p->rt_cv) < 0) {
     if (p->hub) {
       mp__hub_lock(p->hub);
       mp__hub_release_unlock(p->hub);
@@ -350,17 +362,17 @@ static mp_pool *next_at_exit(void) {
 /* Python terminates every pool still open at exit. The library then
  * waits for its children, so no pool thread may still start or reap
  * workers: from a callback (exit() in the result thread) the workers are
- * stopped here, since the result thread will never get back to it. */
+ * killed here, since the result thread will never get back to it; the
+ * supervisor, with no worker left and no start asked of it, then only
+ * sleeps (the transport stays: a helper may still be waiting on it). */
 void mp__pool_at_exit(void) {
   mp_pool *p;
   while ((p = next_at_exit()) != NULL) {
     mp__hub_lock(p->hub);
     if (mp__pool_self_hub == p->hub) {
       p->state = MP__P_TERMINATE;
-      p->stopping = 1;
       mp__hub_unlock(p->hub);
       p->tr->ops->kill_all(p->tr);
-      p->tr->ops->destroy(p->tr);
       continue;
     }
     terminate_locked(p);

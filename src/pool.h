@@ -124,8 +124,9 @@ typedef struct mp__pe_item {
 } mp__pe_item; /* 16 bytes; records are packed, read them with memcpy */
 
 /* ---- The transport ----
- * The core calls these with the pool's mutex held, except recv (the
- * result thread, unlocked) and destroy. A transport never calls back into
+ * The core calls these with the pool's mutex held (recv too: events are
+ * taken only by the thread holding it, so they are applied in stream
+ * order whoever takes them), except wait, kill_all and destroy. A transport never calls back into
  * the core: everything it has to say (READY, INITFAIL, RESULT, DEATH,
  * STARTFAIL) arrives through recv, in order. */
 typedef struct mp__pool_tr mp__pool_tr;
@@ -140,6 +141,9 @@ typedef struct mp__pool_tr_ops {
    * take it over, leaving NULL and 0). 0 and *len; MP_ETIMEDOUT. */
   int (*recv)(mp__pool_tr *t, void **buf, size_t *cap, size_t *len,
               int timeout_ms);
+  /* Waits until an event is there to recv, without taking it: 0,
+   * MP_ETIMEDOUT. Several threads may wait at once. */
+  int (*wait)(mp__pool_tr *t, int timeout_ms);
   /* Puts an event on the stream recv reads (the core's NUDGE). */
   int (*post)(mp__pool_tr *t, const void *msg, size_t len);
   /* The slot's ring (MP__POOL_RING words), all 0 at each start. */

@@ -36,6 +36,7 @@ typedef struct mp__job {
   uint32_t magic;
   uint32_t kind;
   mp__hub *hub;
+  struct mp_pool *pool;    /* its pool, until it is done */
   size_t tasks_live;       /* tasks not yet finished or failed */
   int user_ref;            /* 1 until the user's *_free; 0: the library frees */
   int done;                /* every task is over: the outcome is known */
@@ -152,8 +153,15 @@ struct mp_pool {
   uint32_t nfns, capfns;
   mp__pool_tr *tr;
   mp__thread *thread; /* the result thread */
-  void *recv_buf;     /* its receive buffer (the result thread's alone) */
+  /* Events are taken from the stream only with the mutex held, by the
+   * result thread or by a thread waiting for one of its jobs (a helper,
+   * pool_events.c), into this buffer. */
+  void *recv_buf;
   size_t recv_cap;
+  unsigned helpers;   /* threads taking events while they wait */
+  uint64_t helped;    /* times they did, so far */
+  uint64_t readied;   /* jobs made ready, so far */
+  mp__cond *rt_cv;    /* the result thread sleeps here while helpers work */
   /* The pools of this process (pool.c), under MP__LOCK_POOLS. */
   struct mp_pool *prev, *next;
   int exiting;
@@ -176,6 +184,9 @@ void mp__hub_release_unlock(mp__hub *h);
 /* Waits (mutex held) until done(arg) or the timeout: 0, MP_ETIMEDOUT;
  * MP_ESTATE in the hub's own result thread, which would wait for itself. */
 int mp__hub_wait(mp__hub *h, int (*done)(void *), void *arg, int timeout_ms);
+/* The same for a thread waiting on job j, which helps while it waits. */
+int mp__job_wait(mp__hub *h, mp__job *j, int (*done)(void *), void *arg,
+                 int timeout_ms);
 void mp__hub_broadcast(mp__hub *h);
 /* Tells the result thread to look at the state again. */
 void mp__pool_nudge(mp_pool *p);
@@ -188,6 +199,11 @@ extern _Thread_local mp__job *mp__pool_cb_job;
 
 /* ---- pool_events.c ---- */
 void mp__pool_result_main(void *arg);
+/* Mutex held: waits (unlocked) up to timeout_ms for events and applies
+ * them, as the result thread would, for a thread waiting on a job of p
+ * that is not done. 0 if it could help; MP_ESTATE when it may not (the
+ * pool is stopping), the caller then sleeps on the hub. */
+int mp__pool_help(mp_pool *p, int timeout_ms);
 
 /* ---- pool_dispatch.c (mutex held) ---- */
 /* The id of a task function, defined on first use. MP_EINVAL if it is not

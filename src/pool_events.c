@@ -147,45 +147,130 @@ static void fail_everything(mp_pool *p) {
   p->nready = p->nlive = 0;
 }
 
+/* Takes and applies the events waiting on the stream (at most BATCH),
+ * mutex held. The stream itself breaking means nothing more can come
+ * back, so nothing can finish: the pool stops as terminate does rather
+ * than wait for ever. */
+static void drain(mp_pool *p) {
+  for (int k = 0; k < BATCH && p->state != MP__P_TERMINATE; k++) {
+    size_t len = 0;
+    int rc = p->tr->ops->recv(p->tr, &p->recv_buf, &p->recv_cap, &len, 0);
+    if (rc == MP_ETIMEDOUT)
+      break;
+    if (rc < 0) {
+      p->state = MP__P_TERMINATE;
+      break;
+    }
+    on_event(p, &p->recv_buf, len);
+    if (!p->recv_buf)
+      p->recv_cap = 0;
+  }
+  if (p->recv_cap > BUF_KEEP) {
+    free(p->recv_buf);
+    p->recv_buf = NULL;
+    p->recv_cap = 0;
+  }
+}
+
+/* The longest a helper sleeps on the stream before it looks at its job
+ * and the pool again, and the longest the result thread leaves the stream
+ * to helpers before it looks again (a helper may leave at any moment). */
+#define HELP_SLICE_MS 64
+#define STANDBY_MS 2
+
+/* A thread waiting for one of its jobs takes the events itself: its
+ * result is then applied by the thread that wants it, without waking the
+ * result thread and being woken by it (two sleeps and wakes saved on
+ * every round trip). Callbacks still run in the result thread alone. */
+int mp__pool_help(mp_pool *p, int timeout_ms) {
+  if (p->stopping || p->state == MP__P_TERMINATE)
+    return MP_ESTATE;
+  p->helpers++;
+  p->helped++;
+  mp__hub_unlock(p->hub);
+  int slice = timeout_ms < 0 || timeout_ms > HELP_SLICE_MS ? HELP_SLICE_MS
+                                                            : timeout_ms;
+  p->tr->ops->wait(p->tr, slice);
+  mp__hub_lock(p->hub);
+  uint64_t readied = p->readied;
+  if (!p->stopping) {
+    drain(p);
+    mp__pool_dispatch(p);
+    mp__pool_retire_idle(p);
+  }
+  /* Another helper asleep on the stream may wait for a job this drain
+   * made ready: the stream must wake it too. */
+  if (p->helpers > 1 && p->readied != readied)
+    mp__pool_nudge(p);
+  p->helpers--;
+  /* What only the result thread does (callbacks, the end of a closed or
+   * terminated pool) must not wait for its standby to run out, nor for
+   * an event: it may be asleep on the stream, which only an event there
+   * when it looks wakes, and a nudge posted while draining was drained. */
+  if (p->cb_head || p->state != MP__P_RUN || p->stopping) {
+    mp__cond_broadcast(p->rt_cv);
+    mp__pool_nudge(p);
+  }
+  mp__hub_broadcast(p->hub);
+  return 0;
+}
+
+/* Moves the pool on and runs callbacks; 1 once the thread's work is done.
+ * Mutex held. */
+static int step(mp_pool *p) {
+  run_callbacks(p);
+  int done = progress(p);
+  mp__hub_broadcast(p->hub);
+  return done;
+}
+
 void mp__pool_result_main(void *arg) {
   mp_pool *p = arg;
   mp__pool_self_hub = p->hub;
-  void *buf = p->recv_buf;
-  size_t cap = p->recv_cap, len = 0;
-  p->recv_buf = NULL;
-  int done = 0;
-  while (!done) {
-    int rc = p->tr->ops->recv(p->tr, &buf, &cap, &len, MP_INFINITE);
-    mp__hub_lock(p->hub);
-    for (int k = 0; rc == 0; k++) {
-      on_event(p, &buf, len);
-      if (!buf)
-        cap = 0;
-      if (k == BATCH || p->state == MP__P_TERMINATE)
-        break;
-      rc = p->tr->ops->recv(p->tr, &buf, &cap, &len, 0);
-    }
-    /* The stream itself broke: nothing more can come back, so nothing
-     * can finish; stop as terminate does rather than wait for ever. */
-    if (rc < 0 && rc != MP_ETIMEDOUT)
-      p->state = MP__P_TERMINATE;
-    if (cap > BUF_KEEP) {
-      free(buf);
-      buf = NULL;
-      cap = 0;
-    }
-    run_callbacks(p);
-    done = progress(p);
-    mp__hub_broadcast(p->hub);
-    mp__hub_unlock(p->hub);
-  }
-  free(buf);
-
   mp__hub_lock(p->hub);
+  int done = 0;
+  uint64_t helped = 0;
+  while (!done) {
+    if (p->cb_head) {
+      /* Callbacks to run (jobs a helper finished): no waiting. */
+    } else if ((p->helpers > 0 || p->helped != helped) &&
+               p->state == MP__P_RUN) {
+      /* Helpers take the events (one after another, as a caller applies
+       * task after task): stand by rather than compete with them for the
+       * stream and the processors, until they have been gone a while. */
+      helped = p->helped;
+      mp__cond_wait(p->rt_cv, &p->hub->mu, STANDBY_MS);
+    } else {
+      mp__hub_unlock(p->hub);
+      int rc = p->tr->ops->wait(p->tr, MP_INFINITE);
+      mp__hub_lock(p->hub);
+      if (rc < 0 && rc != MP_ETIMEDOUT)
+        p->state = MP__P_TERMINATE; /* the stream broke, as in drain */
+    }
+    uint64_t readied = p->readied;
+    drain(p);
+    done = step(p);
+    /* A helper sleeps on the stream, not on the hub: if this thread took
+     * the result it waits for, the stream must wake it. */
+    if (p->helpers > 0 && p->readied != readied)
+      mp__pool_nudge(p);
+  }
+
   if (p->state == MP__P_TERMINATE)
     fail_everything(p);
   run_callbacks(p);
-  p->stopping = 1; /* no more nudges: the transport goes */
+  /* No more nudges, and no helper may be inside the transport when it
+   * goes: wake them (a nudge ends their wait) and wait until they left. */
+  p->stopping = 1;
+  while (p->helpers > 0) {
+    mp__pe_hdr e;
+    memset(&e, 0, sizeof e);
+    e.kind = MP__PE_NUDGE;
+    p->tr->ops->post(p->tr, &e, sizeof e);
+    p->hub->waiters++;
+    mp__cond_wait(p->hub->cv, &p->hub->mu, HELP_SLICE_MS);
+    p->hub->waiters--;
+  }
   mp__hub_unlock(p->hub);
   p->tr->ops->destroy(p->tr);
   mp__hub_lock(p->hub);

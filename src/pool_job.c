@@ -86,6 +86,7 @@ static int has_callback(mp__job *j) {
 
 void mp__job_ready(mp_pool *p, mp__job *j) {
   j->ready = 1;
+  p->readied++;
   p->live_jobs--;
   mp__hub_broadcast(p->hub);
   if (!j->user_ref)
@@ -94,6 +95,7 @@ void mp__job_ready(mp_pool *p, mp__job *j) {
 
 void mp__job_finish(mp_pool *p, mp__job *j) {
   j->done = 1;
+  j->pool = NULL;
   if (!has_callback(j)) {
     mp__job_ready(p, j);
     return;
@@ -104,8 +106,11 @@ void mp__job_finish(mp_pool *p, mp__job *j) {
   else
     p->cb_head = j;
   p->cb_tail = j;
-  if (mp__pool_self_hub != p->hub)
+  /* The result thread runs it: wake it wherever it sleeps. */
+  if (mp__pool_self_hub != p->hub) {
+    mp__cond_broadcast(p->rt_cv);
     mp__pool_nudge(p);
+  }
 }
 
 /* ---- Items ---- */
@@ -276,6 +281,7 @@ static int enqueue(mp_pool *p, mp_task fn, mp__job *j, mp__tlist *tasks) {
     t->msg->seq = p->next_seq++;
   }
   j->hub = p->hub;
+  j->pool = p;
   p->hub->refs++;
   j->tasks_live = tasks->n;
   p->live_jobs++;

@@ -359,6 +359,14 @@ static int tr_recv(mp__pool_tr *base, void **buf, size_t *cap, size_t *len,
   return queue_get(&((pp *)base)->results, buf, cap, len, timeout_ms);
 }
 
+/* A get with no room takes nothing: MP_EMSGSIZE says an event is there
+ * (every event has a header, so none is empty). */
+static int tr_wait(mp__pool_tr *base, int timeout_ms) {
+  size_t len;
+  int rc = mp_queue_get(&((pp *)base)->results, NULL, 0, &len, timeout_ms);
+  return rc == MP_EMSGSIZE || rc == 0 ? 0 : rc == MP_EEMPTY ? MP_ETIMEDOUT : rc;
+}
+
 static int tr_post(mp__pool_tr *base, const void *msg, size_t len) {
   return mp_queue_put(&((pp *)base)->results, msg, len, MP_INFINITE);
 }
@@ -418,9 +426,9 @@ static void tr_destroy(mp__pool_tr *base) {
   release(t);
 }
 
-static const mp__pool_tr_ops pp_ops = {tr_start, tr_send, tr_recv,
-                                       tr_post,  tr_ring, tr_kill,
-                                       tr_kill_all, tr_destroy};
+static const mp__pool_tr_ops pp_ops = {
+    tr_start, tr_send, tr_recv, tr_wait, tr_post,
+    tr_ring,  tr_kill, tr_kill_all, tr_destroy};
 
 int mp__pool_proc_create(mp__pool_tr **out, const mp__pool_boot *boot) {
   pp *t = calloc(1, sizeof *t);

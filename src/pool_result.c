@@ -45,7 +45,7 @@ int mp_async_wait(mp_async *a, int timeout_ms) {
   int rc = job_enter(a ? &a->j : NULL, MP__ASYNC_MAGIC);
   if (rc < 0)
     return rc;
-  rc = mp__hub_wait(a->j.hub, job_visible, &a->j, timeout_ms);
+  rc = mp__job_wait(a->j.hub, &a->j, job_visible, &a->j, timeout_ms);
   mp__hub_unlock(a->j.hub);
   return rc;
 }
@@ -77,7 +77,7 @@ int mp_async_get(mp_async *a, void *buf, size_t cap, size_t *len,
     return rc;
   if (len)
     *len = 0;
-  rc = mp__hub_wait(a->j.hub, job_visible, &a->j, timeout_ms);
+  rc = mp__job_wait(a->j.hub, &a->j, job_visible, &a->j, timeout_ms);
   if (rc == 0 && a->rc != 0) {
     rc = a->rc;
     if (rc == MP_ETASK)
@@ -179,7 +179,7 @@ int mp_imap_next(mp_imap *it, void *buf, size_t cap, size_t *len,
     return rc;
   if (len)
     *len = 0;
-  rc = mp__hub_wait(it->j.hub, imap_has_next, it, timeout_ms);
+  rc = mp__job_wait(it->j.hub, &it->j, imap_has_next, it, timeout_ms);
   if (rc == 0 && it->delivered == it->count) {
     rc = MP_EDONE;
   } else if (rc == 0) {
