@@ -4,10 +4,14 @@
  * program ends, promptly, with its own exit code; the task still held
  * fails with MP_ECLOSED and its error callback runs (once).
  *
- * usage: pool_left_open return|exit
+ * usage: pool_left_open return|exit|callback
  * Prints "sqr 36", "worker <pid>" for both workers, then "exiting", and
  * returns 0 from main (return) or calls exit(0) (exit) without closing,
- * joining or freeing anything. */
+ * joining or freeing anything. callback: a task's callback calls exit(0)
+ * in the pool's result thread while main waits for a task that never ends
+ * (main then takes the pool's events itself): the program must still end
+ * promptly; the held tasks' error callbacks cannot run then (the thread
+ * that runs them is the one exiting). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +23,18 @@ static void on_error(mp_async *a, void *user) {
   printf("error_callback %s\n", mp_strerror(mp_async_get(a, NULL, 0, NULL, 0)));
 }
 
+static void exit_now(mp_async *a, void *user) {
+  (void)a;
+  (void)user;
+  printf("callback exit\n");
+  fflush(stdout);
+  exit(0);
+}
+
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   if (argc != 2) {
-    fprintf(stderr, "usage: pool_left_open return|exit\n");
+    fprintf(stderr, "usage: pool_left_open return|exit|callback\n");
     return 2;
   }
   mp_pool_options o;
@@ -58,5 +70,14 @@ int main(int argc, char **argv) {
   printf("exiting\n");
   if (strcmp(argv[1], "exit") == 0)
     exit(0);
+  if (strcmp(argv[1], "callback") == 0) {
+    fflush(stdout);
+    mp_async_options xo = {exit_now, NULL, NULL};
+    if (mp_pool_apply_async(p, pu_sqr, &x, sizeof x, &xo, NULL) != 0)
+      return 17;
+    /* Never returns: the callback above ends the program. */
+    mp_pool_apply(p, pu_hold, &j, sizeof j, NULL, 0, NULL);
+    return 18;
+  }
   return 0;
 }
