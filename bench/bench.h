@@ -83,4 +83,20 @@ static inline uint64_t bench_size(double rate, double seconds, uint64_t lo,
   return (uint64_t)n;
 }
 
+/* Milliseconds per call of one(method), calls one after the other for
+ * about `seconds` (at least min_n), after one untimed call. */
+static inline double bench_ms_per(void (*one)(mp_start_method),
+                                  mp_start_method method, double seconds,
+                                  int min_n) {
+  one(method);
+  uint64_t t0 = bench_now_ns(), t;
+  int n = 0;
+  do {
+    one(method);
+    n++;
+    t = bench_now_ns();
+  } while (n < min_n || bench_sec(t - t0) < seconds);
+  return (double)(t - t0) / 1e6 / n;
+}
+
 #endif

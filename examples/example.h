@@ -8,7 +8,9 @@
  *   seed_random()  seeds rand() from the time and the pid, so that every
  *                  process draws its own numbers (Python reseeds `random`
  *                  in each child; a forked C child would otherwise repeat
- *                  its parent's sequence). */
+ *                  its parent's sequence);
+ *   seed_random_once()  the same, once per process: for a Pool task, which
+ *                  runs many times in one worker. */
 #ifndef MPROC_EXAMPLE_H
 #define MPROC_EXAMPLE_H
 
@@ -61,6 +63,14 @@ static inline double now_s(void) {
 
 static inline void seed_random(void) {
   srand((unsigned)time(NULL) ^ ((unsigned)mp_current_pid() * 2654435761u));
+}
+
+static inline void seed_random_once(void) {
+  static int seeded;
+  if (!seeded) {
+    seed_random();
+    seeded = 1;
+  }
 }
 
 #endif

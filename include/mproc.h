@@ -512,11 +512,234 @@ typedef struct mp_wait_item {
 
 MP_API int mp_wait(mp_wait_item *items, size_t n, int timeout_ms);
 
+/* ==== Process Pool ===================================================== *
+ *
+ * Python's multiprocessing.Pool: a fixed number of worker processes run
+ * tasks handed to them, one at a time each, and send the results back.
+ *
+ *   mp_pool *pool;
+ *   mp_pool_create(&pool, NULL);                  Pool()
+ *   mp_pool_apply(pool, square, &x, sizeof x,     pool.apply(square, (x,))
+ *                 &y, sizeof y, NULL);
+ *   mp_pool_close(pool);                          pool.close()
+ *   mp_pool_join(pool, MP_INFINITE);              pool.join()
+ *   mp_pool_free(pool);
+ *
+ * Workers are daemon processes started by fork or spawn like any
+ * mp_process (Windows: spawn; no limit of 61 or 64 workers there). A task
+ * is a function and an argument block of bytes, copied when the task is
+ * submitted; under spawn the worker finds the function by its offset in
+ * its module, as it finds a process target (static functions work). A
+ * task may use any queue, lock, semaphore, event, condition, barrier or
+ * shared memory, created before or after the pool: copy the handle into
+ * its argument. A pipe end works in a task if it was open in this process
+ * when the worker started (the pool starts its first workers in
+ * mp_pool_create, replacements later); otherwise the pipe functions say
+ * MP_ENOTSUP in the worker, as for any child.
+ *
+ * Beyond Python: a worker that dies in the middle of a task (a crash,
+ * kill -9, exit() in the task) does not hang the pool: that task fails
+ * with MP_EWORKERDIED, its error callback runs once, another worker takes
+ * the dead one's place, and the tasks it had not started run elsewhere.
+ * Workers die with the pool's process, also when it is killed.
+ *
+ * Threads: the pool functions may be called from any thread of the
+ * process that created the pool; from another process (a forked child of
+ * it) every call on the pool and its results is MP_EINVAL. The pool runs
+ * two threads of its own: one starts and watches the workers, the other
+ * receives results and runs the callbacks. */
+
+typedef struct mp_result mp_result; /* where a task leaves its result */
+
+/* A task, run in a worker: arg is its own copy of the argument block,
+ * aligned as malloc aligns (NULL when arg_size is 0). 0: success; any
+ * other value: the task failed with that code, which is carried back to
+ * the caller (mp_pool_last_task_code, mp_async_task_code). */
+typedef int (*mp_task)(const void *arg, size_t arg_size, mp_result *res);
+
+/* In a task: copies len bytes as the task's result (0 bytes allowed; a
+ * task that never calls it has an empty result). Calling it again replaces
+ * the result; a task that fails has none. MP_EINVAL for NULL res, or data
+ * NULL with len > 0; MP_ENOMEM. */
+MP_API int mp_result_set(mp_result *res, const void *data, size_t len);
+
+/* ---- Creating a pool ---------------------------------------------------- */
+
+typedef struct mp_pool mp_pool;
+
+typedef struct mp_pool_options {
+  unsigned processes;        /* 0: mp_cpu_count(); at most 4096 */
+  mp_target initializer;     /* NULL: none. Runs once in each worker before
+                                its first task, on a copy of initarg (which
+                                stays valid for the worker's life); a
+                                non-zero return: that worker failed to start */
+  const void *initarg;
+  size_t initarg_size;
+  unsigned maxtasksperchild; /* 0: a worker lives as long as the pool; else
+                                it is replaced after that many tasks (a map
+                                chunk counts as one, as in Python) */
+  mp_start_method method;    /* MP_START_DEFAULT: the method in effect */
+} mp_pool_options;
+
+/* Starts the workers and waits until each has run its initializer. opts
+ * NULL: every default. MP_ETASK: an initializer failed (its code:
+ * mp_pool_last_task_code); MP_EWORKERDIED: a worker died before it was
+ * ready; MP_ESYS: the OS would not start one. On any failure nothing is
+ * left running and *out is NULL. MP_EINVAL: out NULL, initarg NULL with
+ * initarg_size > 0, more than 4096 processes, a method outside the enum, or
+ * an initializer that is not code of a loaded module. MP_ENOTSUP: fork on
+ * Windows. MP_ESTATE: the caller is a daemon (a pool worker included),
+ * which cannot start processes. */
+MP_API int mp_pool_create(mp_pool **out, const mp_pool_options *opts);
+
+/* ---- Running one task --------------------------------------------------- *
+ * Common errors of the calls that submit tasks (apply, apply_async, map,
+ * map_async, imap): MP_EINVAL for a NULL pool or task, arg NULL with
+ * arg_size > 0, items NULL with count > 0, item_size 0 with count > 0,
+ * results NULL with result_size > 0, out/buf NULL with cap > 0, a timeout
+ * below -1, a pool of another process, or a task that is not code of a
+ * loaded module; MP_ESTATE once the pool is closed or terminated;
+ * MP_ENOMEM. */
+
+/* Runs task(arg) in a worker and waits for it. The result goes to out (cap
+ * bytes; out may be NULL when cap is 0), its size to *out_len (out_len
+ * may be NULL). 0; MP_ETASK (the task returned non-zero: its code is
+ * mp_pool_last_task_code()); MP_EWORKERDIED (its worker died while it
+ * ran); MP_EMSGSIZE (*out_len set to the size needed; the result is lost);
+ * MP_ECLOSED (the pool was terminated meanwhile). MP_ESTATE in a callback,
+ * where it would wait for the thread running it. */
+MP_API int mp_pool_apply(mp_pool *p, mp_task task, const void *arg,
+                         size_t arg_size, void *out, size_t cap,
+                         size_t *out_len);
+
+/* The code of the last task that failed with MP_ETASK, as the last call on
+ * this thread that returned MP_ETASK saw it (mp_pool_apply, mp_pool_map,
+ * mp_async_get, mp_imap_next, mp_pool_create). Per thread. */
+MP_API int mp_pool_last_task_code(void);
+
+/* ---- Running a task without waiting: AsyncResult ----------------------- */
+
+typedef struct mp_async mp_async;
+
+typedef struct mp_async_options {
+  /* Run in the pool's result thread, exactly once per task: callback when
+   * it succeeded, error_callback when it failed, its worker died or the
+   * pool was terminated before it ran (never both). Before it returns,
+   * mp_async_wait on the task does not return; inside it mp_async_get
+   * works on a (the callback's own task). Keep them short: they hold up
+   * every other result of the pool. */
+  void (*callback)(mp_async *a, void *user);
+  void (*error_callback)(mp_async *a, void *user);
+  void *user;
+} mp_async_options;
+
+/* Submits task(arg); opts may be NULL. out may be NULL: fire and forget
+ * (Python's po.apply_async(worker, (i,)) with the result unused); the
+ * library then frees the handle itself once the callbacks ran (inside
+ * them `a` is valid). */
+MP_API int mp_pool_apply_async(mp_pool *p, mp_task task, const void *arg,
+                               size_t arg_size, const mp_async_options *opts,
+                               mp_async **out);
+
+/* 0 once the task is over (and its callback has run); MP_ETIMEDOUT. In a
+ * callback of the same pool, waiting for another task that is not over is
+ * MP_ESTATE (it would wait for the thread running it). */
+MP_API int mp_async_wait(mp_async *a, int timeout_ms);
+MP_API int mp_async_ready(mp_async *a);      /* 1 or 0 */
+MP_API int mp_async_successful(mp_async *a); /* 1 or 0; MP_ESTATE before ready */
+/* Waits as mp_async_wait, then: 0 with the result in buf and its size in
+ * *len (len may be NULL); MP_ETIMEDOUT; MP_ETASK (code:
+ * mp_pool_last_task_code or mp_async_task_code); MP_EWORKERDIED;
+ * MP_ECLOSED (terminated before it ended); MP_EMSGSIZE: *len is set to
+ * the size needed and the result stays for another call with more room.
+ * A map_async gives 0 or its failure (below) and uses no buffer (buf NULL,
+ * cap 0 allowed). */
+MP_API int mp_async_get(mp_async *a, void *buf, size_t cap, size_t *len,
+                        int timeout_ms);
+/* The failed task's code once ready and failed with MP_ETASK (a map: its
+ * first failing item's), else 0. */
+MP_API int mp_async_task_code(mp_async *a);
+/* Frees it: MP_ESTATE while it is not ready, and for a fire-and-forget
+ * handle (the library's). Allowed in its own callback (freed after it). A
+ * handle stays valid after its pool was terminated or freed, until this. */
+MP_API int mp_async_free(mp_async *a);
+
+/* ---- map ---------------------------------------------------------------- *
+ * count items of item_size bytes each; task(item i) leaves result i (at
+ * most result_size bytes, zero-padded) at results + i*result_size, in input
+ * order. Items reach the task aligned as malloc aligns. chunksize 0:
+ * automatic, as Python's ceil(count / (4 * processes)); a chunk is one
+ * task for the workers (and for maxtasksperchild): if its worker dies, each
+ * of its items fails with MP_EWORKERDIED.
+ *
+ * Returns 0, or the failure of the first failing item in input order:
+ * MP_ETASK (its code: mp_pool_last_task_code), MP_EWORKERDIED, MP_EMSGSIZE
+ * (its result was larger than result_size) or MP_ECLOSED. The results of
+ * the items that succeeded are written all the same; failed slots are
+ * zeroed. count 0 returns 0 at once. results may be NULL with result_size
+ * 0, for tasks whose results are empty. */
+MP_API int mp_pool_map(mp_pool *p, mp_task task, const void *items,
+                       size_t item_size, size_t count, void *results,
+                       size_t result_size, size_t chunksize);
+/* The same, not waiting: the items are copied before it returns; results
+ * must stay valid until the mp_async is ready, which it is when every item
+ * is done. Its callback runs once for the whole map (error_callback if any
+ * item failed). */
+MP_API int mp_pool_map_async(mp_pool *p, mp_task task, const void *items,
+                             size_t item_size, size_t count, void *results,
+                             size_t result_size, size_t chunksize,
+                             const mp_async_options *opts, mp_async **out);
+
+/* ---- imap and imap_unordered -------------------------------------------- */
+
+typedef struct mp_imap mp_imap;
+
+/* Submits every item (copied now) and returns an iterator. unordered 0:
+ * results come in input order (imap); non-zero: as they finish
+ * (imap_unordered). chunksize 0 is 1, Python's default for imap. out must
+ * not be NULL. */
+MP_API int mp_pool_imap(mp_pool *p, mp_task task, const void *items,
+                        size_t item_size, size_t count, size_t chunksize,
+                        int unordered, mp_imap **out);
+/* The next result into buf, its size in *len and its input index in
+ * *index (len and index may be NULL). 0; MP_EDONE after the last (every
+ * index came exactly once); MP_ETIMEDOUT; MP_ETASK / MP_EWORKERDIED /
+ * MP_ECLOSED for that item (iteration goes on with the next); MP_EMSGSIZE
+ * (*len set, the result stays for a retry). *index is set on every return
+ * that concerns an item. */
+MP_API int mp_imap_next(mp_imap *it, void *buf, size_t cap, size_t *len,
+                        size_t *index, int timeout_ms);
+/* Frees it, also before the end (the pool goes on with its tasks and drops
+ * their results). Valid after the pool was terminated or freed, until
+ * this. */
+MP_API int mp_imap_free(mp_imap *it);
+
+/* ---- Ending a pool ------------------------------------------------------ */
+
+/* No new tasks (MP_ESTATE from then on); those already submitted still run.
+ * Returns at once. */
+MP_API int mp_pool_close(mp_pool *p);
+/* Stops now: kills the workers; every task not yet over fails with
+ * MP_ECLOSED and its error callback runs (once). Returns once that is
+ * done, and prompt with any number of tasks queued. From a callback it
+ * returns at once and the pool stops when the callback returns. */
+MP_API int mp_pool_terminate(mp_pool *p);
+/* After close: waits until every task submitted is over (whether it
+ * succeeded or not) and every worker has exited; after terminate, until
+ * it is done. 0; MP_ETIMEDOUT; MP_ESTATE while the pool is open, and in a
+ * callback. */
+MP_API int mp_pool_join(mp_pool *p, int timeout_ms);
+/* Frees the pool; one never joined is terminated first (as Python's
+ * Pool.__del__). MP_ESTATE in a callback. mp_async and mp_imap handles
+ * outlive it. */
+MP_API int mp_pool_free(mp_pool *p);
+
 /* ---- At exit ----------------------------------------------------------- *
  *
  * As Python does at interpreter exit: when the program returns from main or
  * calls exit() (and when a child's target returns), the library terminates
- * the daemon children it started and still runs, then waits for its
+ * the pools still open (their error callbacks run), then terminates the
+ * daemon children it started and still runs, then waits for its
  * non-daemon children. */
 
 #ifdef __cplusplus

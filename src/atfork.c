@@ -51,5 +51,6 @@ void mp__fork_child(void) {
   mp__registry_reset_in_child();
   mp__conn_after_fork_child();
   mp__queue_after_fork_child();
+  mp__pool_after_fork_child();
   mp__os_after_fork_child();
 }

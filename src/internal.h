@@ -133,6 +133,7 @@ int mp__os_error(int os_error);           /* stores it, returns MP_ESYS */
   XX(MP__LOCK_INHERIT)  /* inherit.c: handles spawned children inherit */     \
   XX(MP__LOCK_CONNS)    /* conn.c: the pipe ends this process holds */        \
   XX(MP__LOCK_QUEUES)   /* queue.c: queues closed in this process */          \
+  XX(MP__LOCK_POOLS)    /* pool.c: the pools of this process */               \
   XX(MP__LOCK_OS)       /* the backend's own (Windows: named objects, job) */
 
 typedef enum {
@@ -153,11 +154,15 @@ void mp__fork_child(void);
 void mp__registry_reset_in_child(void);  /* process.c: siblings aren't ours */
 void mp__conn_after_fork_child(void);    /* conn.c */
 void mp__queue_after_fork_child(void);   /* queue.c */
+void mp__pool_after_fork_child(void);    /* pool.c: the parent's pools */
 void mp__os_after_fork_child(void);      /* the backend */
 
 /* ---- process.c ---- */
 void mp__ensure_atexit(void);
 void mp__finish_children(void);           /* the at-exit policy */
+/* pool.c: terminates this process's open pools; the at-exit policy runs
+ * it first, so no pool thread starts or reaps children meanwhile. */
+void mp__pool_at_exit(void);
 /* Runs a child's target and leaves as mp__child_exit does; exit(n) inside
  * the target leaves the same way where the C library allows it. */
 void mp__child_run_and_exit(mp_target target, void *arg);

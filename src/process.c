@@ -83,6 +83,7 @@ static mp_process *next_to_finish(void) {
  * join everything. A daemon that ignores SIGTERM would hang the exit, so
  * it gets a second before it is killed. */
 void mp__finish_children(void) {
+  mp__pool_at_exit();
   registry_lock();
   for (mp_process *p = registry; p; p = p->next)
     if (p->state == MP__STARTED && p->daemon)

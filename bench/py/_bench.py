@@ -22,6 +22,23 @@ def target_seconds(default):
     return default
 
 
+def ms_per(one, method, seconds, min_n):
+    """Milliseconds per one(ctx) for the start method, calls one after the
+    other for about `seconds` (at least min_n), after one untimed call."""
+    import multiprocessing
+    ctx = multiprocessing.get_context(method)
+    one(ctx)
+    t0 = now()
+    n = 0
+    while True:
+        one(ctx)
+        n += 1
+        t = now()
+        if n >= min_n and t - t0 >= seconds:
+            break
+    return (t - t0) * 1e3 / n
+
+
 def size(rate, seconds, lo, hi):
     n = rate * seconds
     if not n >= lo:

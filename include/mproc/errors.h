@@ -19,6 +19,9 @@
   XX(ECLOSED, -10, "object is closed")                                         \
   XX(EEOF, -11, "end of file: the peer closed")                                \
   XX(EOWNERDEAD, -12, "acquired, but the previous owner died holding it")    \
-  XX(EBROKEN, -13, "barrier is broken")
+  XX(EBROKEN, -13, "barrier is broken")                                       \
+  XX(ETASK, -14, "the task failed (see mp_pool_last_task_code)")             \
+  XX(EWORKERDIED, -15, "the pool worker running the task died")             \
+  XX(EDONE, -16, "no more results")
 
 #endif
