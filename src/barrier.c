@@ -77,12 +77,11 @@ int mp_barrier_create(mp_barrier *b, unsigned parties) {
   int rc = mp__obj_create(MP__T_BARRIER, sizeof *o, &h, (void **)&o);
   if (rc < 0)
     return rc;
-  rc = mp__rmutex_init(&o->lock, h.id, 0);
-  if (rc < 0) {
+  if ((rc = mp__rmutex_init(&o->lock, o, 0)) < 0 ||
+      (rc = mp__waitword_init(&o->bell, o, 0)) < 0) {
     mp__obj_destroy(&h, MP__T_BARRIER);
     return rc;
   }
-  mp__waitword_init(&o->bell, mp__arena_new_key(), 0);
   o->parties = parties;
   *(mp__handle *)b = h;
   return 0;

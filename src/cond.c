@@ -43,12 +43,11 @@ int mp_cond_create(mp_cond *c) {
   int rc = mp__obj_create(MP__T_COND, sizeof *o, &h, (void **)&o);
   if (rc < 0)
     return rc;
-  rc = mp__rmutex_init(&o->lock, h.id, 1);
-  if (rc < 0) {
+  if ((rc = mp__rmutex_init(&o->lock, o, 1)) < 0 ||
+      (rc = mp__waitword_init(&o->bell, o, 0)) < 0) {
     mp__obj_destroy(&h, MP__T_COND);
     return rc;
   }
-  mp__waitword_init(&o->bell, mp__arena_new_key(), 0);
   *(mp__handle *)c = h;
   return 0;
 }

@@ -24,7 +24,10 @@ int mp_event_create(mp_event *e) {
   int rc = mp__obj_create(MP__T_EVENT, sizeof *o, &h, (void **)&o);
   if (rc < 0)
     return rc;
-  mp__waitword_init(&o->word, mp__arena_new_key(), 0);
+  if ((rc = mp__waitword_init(&o->word, o, 0)) < 0) {
+    mp__obj_destroy(&h, MP__T_EVENT);
+    return rc;
+  }
   *(mp__handle *)e = h;
   return 0;
 }

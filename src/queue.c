@@ -455,15 +455,15 @@ static int create(mp_queue *handle, size_t maxsize, uint32_t joinable) {
   q->joinable = joinable;
   uint64_t first;
   if ((rc = take_chunk(q, &first)) == 0 &&
-      (rc = mp__rmutex_init(&q->put_lock, mp__arena_new_key(), 0)) == 0)
-    rc = mp__rmutex_init(&q->get_lock, mp__arena_new_key(), 0);
+      (rc = mp__rmutex_init(&q->put_lock, q, 0)) == 0 &&
+      (rc = mp__rmutex_init(&q->get_lock, q, 0)) == 0 &&
+      (rc = mp__waitword_init(&q->items, q, 0)) == 0 &&
+      (rc = mp__waitword_init(&q->space, q, 0)) == 0)
+    rc = mp__waitword_init(&q->done, q, 0);
   if (rc < 0) {
     mp__obj_destroy(&h, MP__T_QUEUE);
     return rc;
   }
-  mp__waitword_init(&q->items, mp__arena_new_key(), 0);
-  mp__waitword_init(&q->space, mp__arena_new_key(), 0);
-  mp__waitword_init(&q->done, mp__arena_new_key(), 0);
   /* A fresh block is zero: the header at position 0 is "pending, seq 0". */
   atomic_store(&q->head, pack(first, 0));
   atomic_store(&q->tail, pack(first, 0));

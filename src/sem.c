@@ -20,7 +20,10 @@ int mp_sem_create(mp_sem *s, unsigned value, unsigned bound) {
   if (rc < 0)
     return rc;
   o->bound = bound;
-  mp__waitword_init(&o->count, mp__arena_new_key(), value);
+  if ((rc = mp__waitword_init(&o->count, o, value)) < 0) {
+    mp__obj_destroy(&h, MP__T_SEM);
+    return rc;
+  }
   *(mp__handle *)s = h;
   return 0;
 }

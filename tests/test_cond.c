@@ -456,6 +456,71 @@ static void test_cond_holder_killed(void **state) {
   unmake(&a);
 }
 
+/* A thread that exits holding the condition's lock is a dead owner, also
+ * for a new thread the OS gives its id to (Windows does so soon): that
+ * thread is not the holder, so notify, wait and release are MP_ESTATE, and
+ * its acquire reports the death. Before owner tokens, Windows compared
+ * (pid, tid), and the heir of the id passed the held check. */
+typedef struct cond_heir {
+  mp_cond *c;
+  uint64_t tid, dead_tid;
+  int last;
+  int notify, wait, release_first, acquire, notify_held, release;
+} cond_heir;
+
+static int thread_hold_and_exit(void *arg) {
+  cond_heir *h = arg;
+  h->tid = su_thread_id();
+  return mp_cond_acquire(h->c, 0);
+}
+
+static int thread_cond_heir(void *arg) {
+  cond_heir *h = arg;
+  h->tid = su_thread_id();
+  if (h->tid != h->dead_tid && !h->last)
+    return 1;
+  h->notify = mp_cond_notify(h->c, 1);
+  h->wait = mp_cond_wait(h->c, 0);
+  h->release_first = mp_cond_release(h->c);
+  h->acquire = mp_cond_acquire(h->c, TST_LONG_MS);
+  h->notify_held = mp_cond_notify_all(h->c);
+  h->release = mp_cond_release(h->c);
+  return 0;
+}
+
+static void test_cond_thread_id_reused(void **state) {
+  (void)state;
+  c_arg a;
+  make(&a);
+  cond_heir dead, next;
+  memset(&dead, 0, sizeof dead);
+  memset(&next, 0, sizeof next);
+  dead.c = next.c = &a.cond;
+  tst_thread *t = tst_thread_start(thread_hold_and_exit, &dead);
+  assert_non_null(t);
+  assert_int_equal(tst_thread_join(t), 0);
+  next.dead_tid = dead.tid;
+  int64_t t0 = tst_now_ms();
+  for (int i = 0; i < 4000; i++) {
+    next.last = i + 1 == 4000 || tst_now_ms() - t0 > 20000;
+    t = tst_thread_start(thread_cond_heir, &next);
+    assert_non_null(t);
+    if (tst_thread_join(t) == 0)
+      break;
+  }
+  print_message("thread id of the dead holder %s\n",
+                next.tid == dead.tid ? "reused" : "not reused");
+  assert_int_equal(next.notify, MP_ESTATE);
+  assert_int_equal(next.wait, MP_ESTATE);
+  assert_int_equal(next.release_first, MP_ESTATE);
+  assert_int_equal(next.acquire, MP_EOWNERDEAD);
+  assert_int_equal(next.notify_held, 0);
+  assert_int_equal(next.release, 0);
+  assert_int_equal(mp_cond_acquire(&a.cond, 0), 0);
+  assert_int_equal(mp_cond_release(&a.cond), 0);
+  unmake(&a);
+}
+
 static int never(void *arg) {
   (void)arg;
   return 0;
@@ -514,6 +579,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cond_wait_for_timeout),
       cmocka_unit_test(test_cond_wait_result),
       cmocka_unit_test(test_cond_holder_killed),
+      cmocka_unit_test(test_cond_thread_id_reused),
       cmocka_unit_test(test_cond_bad_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

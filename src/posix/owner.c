@@ -148,6 +148,8 @@ uint32_t mp__owner_claim(void) {
 }
 
 int mp__owner_dead(uint32_t token) {
+  if (token && token == mp__owner_token)
+    return 0;
   uint32_t idx = token & IDX_MASK;
   /* Not a token any thread was given: nobody can release that word. */
   if (idx == 0 || idx >= NSLOTS || idx > atomic_load(&table()->fresh))

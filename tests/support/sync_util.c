@@ -1,4 +1,11 @@
 /* Helpers for the synchronisation tests: see sync_util.h. */
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dirent.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -61,4 +68,28 @@ void su_join_n(mp_process **ps, int n, int code) {
                code);
     assert_int_equal(mp_process_free(ps[i]), 0);
   }
+}
+
+uint64_t su_thread_id(void) {
+#ifdef _WIN32
+  return GetCurrentThreadId();
+#else
+  return (uint64_t)syscall(SYS_gettid);
+#endif
+}
+
+long su_handle_count(void) {
+#ifdef _WIN32
+  DWORD n = 0;
+  return GetProcessHandleCount(GetCurrentProcess(), &n) ? (long)n : -1;
+#else
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return -1;
+  long n = 0;
+  while (readdir(d) != NULL)
+    n++;
+  closedir(d);
+  return n;
+#endif
 }

@@ -42,6 +42,13 @@ int su_wait_sem(mp_sem *s, unsigned want, int timeout_ms);
 #define SU_LATE_MS 3000
 void su_assert_took(int64_t start_ms, int expected_ms);
 
+/* The OS's id of the calling thread (which the OS may give to a new
+ * thread once this one is gone). */
+uint64_t su_thread_id(void);
+/* Handles (Windows) or descriptors (POSIX) this process has open; -1 if
+ * the OS does not say. */
+long su_handle_count(void);
+
 /* Starts n processes running target with the same argument block. */
 void su_start_n(mp_process **ps, int n, mp_target target, const void *arg,
                 size_t arg_size);
