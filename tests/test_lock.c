@@ -3,9 +3,18 @@
  * exclusion of a shared counter, a holder killed while holding the lock
  * (the next acquirer gets MP_EOWNERDEAD and the lock goes on working:
  * where Python stays locked forever), and bad handles. */
+#ifdef _WIN32
+#include <windows.h>
+#include <aclapi.h>
+#endif
+
 #include "support/sync_util.h"
 
 #include <string.h>
+
+#ifdef MPROC_FAULT_POINTS
+#include "fault.h"
+#endif
 
 #ifdef __linux__
 #include <dirent.h>
@@ -782,6 +791,172 @@ static void test_lock_forged_handles_cost_nothing(void **state) {
   assert_int_equal(mp_lock_free(&l), 0);
 }
 
+/* Windows: a process outside the family that takes the name of an
+ * object's kernel object first (a squatter) makes the creation fail
+ * cleanly (MP_ESYS, ERROR_ALREADY_EXISTS): the object is never built on
+ * the squatter's mutex or semaphore, and the family goes on. The name
+ * comes from a test-only view (fault.h): outside the family it cannot be
+ * guessed. Objects the family makes admit the current user only. */
+#if defined(_WIN32) && defined(MPROC_FAULT_POINTS)
+typedef struct squatter {
+  char exe[TST_PATH_MAX], kind[2], name[256];
+  char ready[TST_PATH_MAX], stop[TST_PATH_MAX];
+  int rc, code;
+} squatter;
+
+static int thread_squat(void *arg) {
+  squatter *s = arg;
+  const char *args[] = {s->kind, s->name, s->ready, s->stop, NULL};
+  s->rc = tst_run(s->exe, args, NULL, NULL, 2 * TST_LONG_MS, &s->code);
+  return 0;
+}
+
+/* 1 if the named mutex's DACL has one entry, for this process's user. */
+static int owner_only(const char *name) {
+  wchar_t w[256];
+  MultiByteToWideChar(CP_UTF8, 0, name, -1, w, 256);
+  HANDLE h = OpenMutexW(READ_CONTROL, FALSE, w);
+  if (!h)
+    return 0;
+  PACL dacl = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  int ok = GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION,
+                           NULL, NULL, &dacl, NULL, &sd) == ERROR_SUCCESS &&
+           dacl && dacl->AceCount == 1;
+  void *ace = NULL;
+  HANDLE token = NULL;
+  union {
+    TOKEN_USER user;
+    unsigned char bytes[512];
+  } me;
+  DWORD n = 0;
+  ok = ok && GetAce(dacl, 0, &ace) &&
+       ((ACE_HEADER *)ace)->AceType == ACCESS_ALLOWED_ACE_TYPE &&
+       OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token) &&
+       GetTokenInformation(token, TokenUser, &me, sizeof me, &n) &&
+       EqualSid(&((ACCESS_ALLOWED_ACE *)ace)->SidStart, me.user.User.Sid);
+  if (token)
+    CloseHandle(token);
+  if (sd)
+    LocalFree(sd);
+  CloseHandle(h);
+  return ok;
+}
+#endif
+
+static void test_lock_name_squatted(void **state) {
+#if !defined(_WIN32)
+  (void)state;
+  skip(); /* POSIX objects have no names */
+#elif !defined(MPROC_FAULT_POINTS)
+  (void)state;
+  skip(); /* needs the test-only view of the next name */
+#else
+  const char *dir = *state;
+  mp_lock l;
+  assert_int_equal(mp_lock_create(&l), 0); /* the arena exists */
+  assert_int_equal(mp_lock_free(&l), 0);
+  /* A Lock's mutex, then a Semaphore's wait word: each the second key a
+   * creation takes (the first is the object's id). */
+  const char kinds[2] = {'m', 'w'};
+  for (int k = 0; k < 2; k++) {
+    squatter s;
+    memset(&s, 0, sizeof s);
+    s.kind[0] = kinds[k];
+    assert_int_equal(tst_prog_path(s.exe, sizeof s.exe, "squat"), 0);
+    assert_int_equal(mp__fault_win_name(1, kinds[k], s.name, sizeof s.name), 0);
+    tst_path(s.ready, sizeof s.ready, dir, k ? "ready-w" : "ready-m");
+    tst_path(s.stop, sizeof s.stop, dir, k ? "stop-w" : "stop-m");
+    tst_thread *t = tst_thread_start(thread_squat, &s);
+    assert_non_null(t);
+    assert_true(tst_wait_file(s.ready, TST_LONG_MS));
+
+    mp_lock lk = {0, 0, 0};
+    mp_sem sm = {0, 0, 0};
+    if (k == 0)
+      assert_int_equal(mp_lock_create(&lk), MP_ESYS);
+    else
+      assert_int_equal(mp_sem_create(&sm, 1, 0), MP_ESYS);
+    assert_int_equal(mp_last_os_error(), ERROR_ALREADY_EXISTS);
+    assert_int_equal(lk._arena | lk._off | lk._id | sm._arena | sm._off | sm._id, 0);
+
+    /* The family goes on: the next objects have names of their own. */
+    char next[256];
+    assert_int_equal(mp__fault_win_name(1, 'm', next, sizeof next), 0);
+    assert_int_equal(mp_lock_create(&lk), 0);
+    assert_true(owner_only(next));
+    assert_int_equal(mp_sem_create(&sm, 1, 0), 0);
+    assert_int_equal(mp_lock_acquire(&lk, 0), 0);
+    assert_int_equal(mp_sem_acquire(&sm, 0), 0);
+    assert_int_equal(mp_sem_release(&sm), 0);
+    assert_int_equal(mp_lock_release(&lk), 0);
+    assert_int_equal(mp_lock_free(&lk), 0);
+    assert_int_equal(mp_sem_free(&sm), 0);
+
+    assert_int_equal(tst_write_text(s.stop, "stop\n"), 0);
+    assert_int_equal(tst_thread_join(t), 0);
+    assert_int_equal(s.rc, 0);
+    assert_int_equal(s.code, 0);
+  }
+#endif
+}
+
+/* Windows keeps a handle per kernel object a process used; a process that
+ * used objects another process created and freed must not keep them all:
+ * a long-lived worker would grow without bound (2,000 of 2,000 were kept
+ * before). Elsewhere the count of descriptors is checked the same way. */
+#define CYCLES 2000
+
+typedef struct cycle_arg {
+  mp_queue to_child, to_parent;
+} cycle_arg;
+
+static int role_use_locks(void *arg) {
+  cycle_arg *a = arg;
+  long first = -1, last = -1;
+  for (int i = 0; i < CYCLES; i++) {
+    mp_lock l;
+    size_t len = 0;
+    SU_CHECK(mp_queue_get(&a->to_child, &l, sizeof l, &len, TST_LONG_MS) == 0);
+    SU_CHECK(len == sizeof l);
+    SU_CHECK(mp_lock_acquire(&l, TST_LONG_MS) == 0);
+    SU_CHECK(mp_lock_release(&l) == 0);
+    if (i == 100)
+      first = su_handle_count();
+    last = su_handle_count();
+    SU_CHECK(mp_queue_put(&a->to_parent, &last, sizeof last, TST_LONG_MS) == 0);
+  }
+  SU_CHECK(mp_queue_put(&a->to_parent, &first, sizeof first, TST_LONG_MS) == 0);
+  return 0;
+}
+
+static void test_lock_freed_elsewhere_handles_dropped(void **state) {
+  (void)state;
+  cycle_arg a;
+  assert_int_equal(mp_queue_create(&a.to_child, 0), 0);
+  assert_int_equal(mp_queue_create(&a.to_parent, 0), 0);
+  mp_process *p = tst_start(role_use_locks, &a, sizeof a, NULL);
+  long last = -1, first = -1;
+  size_t len;
+  for (int i = 0; i < CYCLES; i++) {
+    mp_lock l;
+    assert_int_equal(mp_lock_create(&l), 0);
+    assert_int_equal(mp_queue_put(&a.to_child, &l, sizeof l, TST_LONG_MS), 0);
+    assert_int_equal(
+        mp_queue_get(&a.to_parent, &last, sizeof last, &len, TST_LONG_MS), 0);
+    assert_int_equal(mp_lock_free(&l), 0);
+  }
+  assert_int_equal(
+      mp_queue_get(&a.to_parent, &first, sizeof first, &len, TST_LONG_MS), 0);
+  su_join_n(&p, 1, 0);
+  print_message("handles in the child: %ld after 100 locks, %ld after %d\n",
+                first, last, CYCLES);
+  if (first >= 0 && last - first > 200)
+    fail_msg("the child kept %ld handles of freed locks", last - first);
+  assert_int_equal(mp_queue_free(&a.to_child), 0);
+  assert_int_equal(mp_queue_free(&a.to_parent), 0);
+}
+
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -806,6 +981,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_lock_counter_threads_and_processes),
       cmocka_unit_test(test_lock_bad_handles),
       cmocka_unit_test(test_lock_forged_handles_cost_nothing),
+      cmocka_unit_test_setup_teardown(test_lock_name_squatted,
+                                      tst_setup_tmpdir, tst_teardown_tmpdir),
+      cmocka_unit_test(test_lock_freed_elsewhere_handles_dropped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -211,3 +211,18 @@ void mp__os_forget_key(uint64_t key) {
   }
   mp__local_unlock(MP__LOCK_OS);
 }
+
+#ifdef MPROC_FAULT_POINTS
+#include "fault.h"
+
+int mp__fault_win_name(unsigned ahead, char kind, char *out, size_t cap) {
+  mp__arena_hdr *a = mp__arena_get();
+  if (!a || !out)
+    return MP_EINVAL;
+  wchar_t name[96];
+  name_of(name, sizeof name / sizeof name[0], atomic_load(&a->next_key) + ahead,
+          kind);
+  int n = WideCharToMultiByte(CP_UTF8, 0, name, -1, out, (int)cap, NULL, NULL);
+  return n > 0 ? 0 : MP_EINVAL;
+}
+#endif

@@ -46,7 +46,8 @@ void su_assert_took(int64_t start_ms, int expected_ms);
  * thread once this one is gone). */
 uint64_t su_thread_id(void);
 /* Handles (Windows) or descriptors (POSIX) this process has open; -1 if
- * the OS does not say. */
+ * the OS does not say. Under Wine, which does not count them, the slot a
+ * new handle gets, which grows the same way when handles are kept. */
 long su_handle_count(void);
 
 /* Starts n processes running target with the same argument block. */
