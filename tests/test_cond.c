@@ -270,6 +270,36 @@ static void test_cond_timed_out_waiter_takes_no_notify(void **state) {
   unmake(&a);
 }
 
+/* Waiters killed while they wait do not swallow notifies: each notify(1)
+ * reaches the live waiter behind a dead one. (A dead waiter's ticket used
+ * to count as woken, and the live waiter timed out: "notify lost".) */
+static void test_cond_killed_waiter_takes_no_notify(void **state) {
+  (void)state;
+  c_arg a;
+  make(&a);
+  mp_process *ps[4]; /* dead, live, dead, live, in ticket order */
+  for (int i = 0; i < 4; i++) {
+    ps[i] = tst_start(role_f, &a, sizeof a, NULL);
+    tst_guard_process(ps[i]);
+    wait_sleeping(&a, 1);
+  }
+  for (int i = 0; i < 4; i += 2) {
+    assert_int_equal(mp_process_kill(ps[i]), 0);
+    assert_int_equal(tst_join_code(ps[i], TST_LONG_MS), -9);
+    assert_int_equal(tst_free(ps[i]), 0);
+  }
+  assert_int_equal(woken(&a), 0);
+  notify(&a, 1);
+  assert_true(su_wait_sem(&a.woken, 1, 10000));
+  assert_int_equal(tst_join_code(ps[1], TST_LONG_MS), 0);
+  assert_int_equal(tst_free(ps[1]), 0);
+  notify(&a, 1);
+  assert_true(su_wait_sem(&a.woken, 2, 10000));
+  assert_int_equal(tst_join_code(ps[3], TST_LONG_MS), 0);
+  assert_int_equal(tst_free(ps[3]), 0);
+  unmake(&a);
+}
+
 /* The same with more timed-out waiters than the condition tracks: the
  * notifies may wake more than asked, never fewer. */
 static void test_cond_many_timed_out_waiters(void **state) {
@@ -572,6 +602,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cond_notify_skips_later_waiters),
       cmocka_unit_test(test_cond_timed_out_waiter_takes_no_notify),
       cmocka_unit_test(test_cond_many_timed_out_waiters),
+      cmocka_unit_test_teardown(test_cond_killed_waiter_takes_no_notify,
+                                tst_teardown_processes),
       cmocka_unit_test(test_cond_timeout),
       cmocka_unit_test(test_cond_needs_lock),
       cmocka_unit_test(test_cond_wait_releases_recursive_lock),
