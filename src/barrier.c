@@ -13,6 +13,7 @@
 #include <limits.h>
 
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
 typedef struct barrier_obj {
@@ -43,6 +44,7 @@ static void unlock(barrier_obj *o) { mp__rmutex_unlock(&o->lock); }
 
 static void ring(barrier_obj *o) {
   atomic_fetch_add(&o->bell.value, 1);
+  MP__FAULT("barrier.wake");
   mp__waitword_wake(&o->bell, UINT32_MAX);
 }
 

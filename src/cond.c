@@ -21,6 +21,7 @@
  * can write there) is checked the same way: one out of bounds also wakes
  * everyone. */
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
 #define RING 64
@@ -157,6 +158,7 @@ static int notify(mp_cond *c, uint64_t n) {
   /* The mark moved before the bell rings: a waiter that sees the new
    * bell value also sees the new mark. */
   atomic_fetch_add(&o->bell.value, 1);
+  MP__FAULT("cond.notify.wake");
   mp__waitword_wake(&o->bell, UINT32_MAX);
   return 0;
 }

@@ -3,6 +3,7 @@
  * process waiting at that moment even if a clear follows at once: a
  * sleeper that finds the count changed knows a set happened. */
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
 typedef struct event_obj {
@@ -43,6 +44,7 @@ int mp_event_set(mp_event *e) {
       return 0; /* already set: nobody is waiting for this one */
   } while (!atomic_compare_exchange_weak(&o->word.value, &v,
                                          (v + 2u) | FLAG));
+  MP__FAULT("event.set.wake");
   mp__waitword_wake(&o->word, UINT32_MAX);
   return 0;
 }

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "deadline.h"
+#include "fault.h"
 #include "idmap.h"
 #include "shared.h"
 
@@ -319,8 +320,10 @@ static int put_obj(queue_obj *q, const void *data, size_t len,
                            q->maxsize) {
       rc = append(q, data, len, big_off);
       mp__rmutex_unlock(&q->put_lock);
-      if (rc == 0)
+      if (rc == 0) {
+        MP__FAULT("queue.put.wake");
         bump(&q->items);
+      }
       return rc;
     }
     mp__rmutex_unlock(&q->put_lock);
@@ -426,8 +429,10 @@ static int get_obj(queue_obj *q, void *buf, size_t cap, size_t *len,
     if (rc == 1) {
       if (big)
         mp__arena_free(big);
-      if (q->maxsize)
+      if (q->maxsize) {
+        MP__FAULT("queue.get.wake");
         bump(&q->space);
+      }
       return 0;
     }
     if (rc < 0)
@@ -659,6 +664,7 @@ int mp_queue_task_done(mp_queue *handle) {
     if (done >= puts)
       return MP_ESTATE;
   } while (!atomic_compare_exchange_weak(&q->tasks_done, &done, done + 1));
+  MP__FAULT("queue.task_done.wake");
   bump(&q->done);
   return 0;
 }

@@ -3,6 +3,7 @@
  * only while the count is 0. Nothing here is owned, so a process killed in
  * the middle leaves the count either before or after its operation. */
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
 typedef struct sem_obj {
@@ -73,6 +74,7 @@ int mp_sem_release(mp_sem *s) {
     if (v >= limit)
       return MP_ESTATE;
   } while (!atomic_compare_exchange_weak(&o->count.value, &v, v + 1));
+  MP__FAULT("sem.release.wake");
   mp__waitword_wake(&o->count, 1);
   return 0;
 }

@@ -9,6 +9,10 @@
 
 #include <string.h>
 
+#ifdef MPROC_FAULT_POINTS
+#include "fault.h"
+#endif
+
 #define MANY_THREADS 70 /* more timed-out waiters than cond.c keeps holes */
 
 typedef struct board {
@@ -551,6 +555,44 @@ static void test_cond_thread_id_reused(void **state) {
   unmake(&a);
 }
 
+/* A notify killed after it moved the mark but before its wake (it dies
+ * holding the lock, too): the process asleep in an infinite wait returns,
+ * with the lock, and hears of the death. */
+#ifdef MPROC_FAULT_POINTS
+static int role_wait_forever(void *arg) {
+  c_arg *a = arg;
+  SU_CHECK(mp_cond_acquire(&a->cond, TST_LONG_MS) == 0);
+  SU_CHECK(mp_sem_release(&a->sleeping) == 0);
+  SU_CHECK(mp_cond_wait(&a->cond, MP_INFINITE) == MP_EOWNERDEAD);
+  SU_CHECK(mp_cond_release(&a->cond) == 0);
+  return 0;
+}
+
+static int role_notify_and_die(void *arg) {
+  c_arg *a = arg;
+  su_wait_asleep(&a->sleeping);
+  SU_CHECK(mp_cond_acquire(&a->cond, TST_LONG_MS) == 0);
+  mp__fault_arm("cond.notify.wake", 0, MP__FAULT_KILL, 0);
+  mp_cond_notify(&a->cond, 1);
+  SU_CHECK(!"killed at cond.notify.wake");
+  return 0;
+}
+#endif
+
+static void test_cond_notify_killed_before_wake(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip();
+#else
+  c_arg a;
+  make(&a);
+  su_killed_before_wake(role_wait_forever, role_notify_and_die, &a, sizeof a);
+  assert_int_equal(mp_cond_acquire(&a.cond, 0), 0);
+  assert_int_equal(mp_cond_release(&a.cond), 0);
+  unmake(&a);
+#endif
+}
+
 static int never(void *arg) {
   (void)arg;
   return 0;
@@ -612,6 +654,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cond_wait_result),
       cmocka_unit_test(test_cond_holder_killed),
       cmocka_unit_test(test_cond_thread_id_reused),
+      cmocka_unit_test_teardown(test_cond_notify_killed_before_wake,
+                                tst_teardown_processes),
       cmocka_unit_test(test_cond_bad_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

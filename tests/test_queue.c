@@ -11,6 +11,10 @@
 
 #include "sync_util.h"
 
+#ifdef MPROC_FAULT_POINTS
+#include "fault.h"
+#endif
+
 #define BIG ((size_t)64 << 20)
 #define MID ((size_t)300 << 10) /* above the inline limit: own block */
 #define INL ((size_t)200 << 10) /* below it: copied under the put lock */
@@ -683,6 +687,121 @@ static void test_get_timeout_while_writer_killed(void **state) {
   assert_int_equal(mp_queue_free(&q), 0);
 }
 
+/* ---- Killed between publishing and waking (issue 7 #4) ----
+ * A put, get or task_done killed after its change is visible but before
+ * its wake: the process asleep in an infinite get, put or join notices
+ * all the same. (Reproduced before: the consumer stayed in
+ * get(MP_INFINITE) with qsize 1.) */
+
+typedef struct wake_arg {
+  mp_queue q;
+  mp_sem ready;
+} wake_arg;
+
+#ifdef MPROC_FAULT_POINTS
+static int role_get_forever(void *p) {
+  wake_arg *a = p;
+  char buf[16];
+  size_t len = 0;
+  SU_CHECK(mp_sem_release(&a->ready) == 0);
+  SU_CHECK(mp_queue_get(&a->q, buf, sizeof buf, &len, MP_INFINITE) == 0);
+  SU_CHECK(len == 5 && memcmp(buf, "hello", 5) == 0);
+  return 0;
+}
+
+static int role_put_forever_once(void *p) {
+  wake_arg *a = p;
+  SU_CHECK(mp_sem_release(&a->ready) == 0);
+  SU_CHECK(put_str(&a->q, "later", MP_INFINITE) == 0);
+  return 0;
+}
+
+static int role_join_forever(void *p) {
+  wake_arg *a = p;
+  SU_CHECK(mp_sem_release(&a->ready) == 0);
+  SU_CHECK(mp_queue_join(&a->q, MP_INFINITE) == 0);
+  return 0;
+}
+
+static int role_put_and_die(void *p) {
+  wake_arg *a = p;
+  su_wait_asleep(&a->ready);
+  mp__fault_arm("queue.put.wake", 0, MP__FAULT_KILL, 0);
+  put_str(&a->q, "hello", 0);
+  SU_CHECK(!"killed at queue.put.wake");
+  return 0;
+}
+
+static int role_get_and_die(void *p) {
+  wake_arg *a = p;
+  char buf[16];
+  size_t len;
+  su_wait_asleep(&a->ready);
+  mp__fault_arm("queue.get.wake", 0, MP__FAULT_KILL, 0);
+  mp_queue_get(&a->q, buf, sizeof buf, &len, 0);
+  SU_CHECK(!"killed at queue.get.wake");
+  return 0;
+}
+
+static int role_task_done_and_die(void *p) {
+  wake_arg *a = p;
+  su_wait_asleep(&a->ready);
+  mp__fault_arm("queue.task_done.wake", 0, MP__FAULT_KILL, 0);
+  mp_queue_task_done(&a->q);
+  SU_CHECK(!"killed at queue.task_done.wake");
+  return 0;
+}
+#endif
+
+static void test_put_killed_before_wake(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip();
+#else
+  wake_arg a;
+  assert_int_equal(mp_queue_create(&a.q, 0), 0);
+  assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
+  su_killed_before_wake(role_get_forever, role_put_and_die, &a, sizeof a);
+  assert_int_equal(mp_queue_qsize(&a.q), 0);
+  assert_int_equal(mp_queue_free(&a.q), 0);
+  assert_int_equal(mp_sem_free(&a.ready), 0);
+#endif
+}
+
+static void test_get_killed_before_wake(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip();
+#else
+  wake_arg a;
+  assert_int_equal(mp_queue_create(&a.q, 1), 0);
+  assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
+  assert_int_equal(put_str(&a.q, "first", 0), 0); /* full */
+  su_killed_before_wake(role_put_forever_once, role_get_and_die, &a, sizeof a);
+  assert_get_str(&a.q, "later", 0);
+  assert_int_equal(mp_queue_free(&a.q), 0);
+  assert_int_equal(mp_sem_free(&a.ready), 0);
+#endif
+}
+
+static void test_task_done_killed_before_wake(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip();
+#else
+  wake_arg a;
+  assert_int_equal(mp_joinable_queue_create(&a.q, 0), 0);
+  assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
+  assert_int_equal(put_str(&a.q, "task", 0), 0);
+  assert_get_str(&a.q, "task", 0);
+  su_killed_before_wake(role_join_forever, role_task_done_and_die, &a,
+                        sizeof a);
+  assert_int_equal(mp_queue_join(&a.q, 0), 0);
+  assert_int_equal(mp_queue_free(&a.q), 0);
+  assert_int_equal(mp_sem_free(&a.ready), 0);
+#endif
+}
+
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   unsigned seed = (unsigned)tst_now_ms();
@@ -703,6 +822,12 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_kill_producer_mid_put_inline),
       cmocka_unit_test(test_kill_consumer_mid_get),
       cmocka_unit_test(test_get_timeout_while_writer_killed),
+      cmocka_unit_test_teardown(test_put_killed_before_wake,
+                                tst_teardown_processes),
+      cmocka_unit_test_teardown(test_get_killed_before_wake,
+                                tst_teardown_processes),
+      cmocka_unit_test_teardown(test_task_done_killed_before_wake,
+                                tst_teardown_processes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

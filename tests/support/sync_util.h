@@ -50,6 +50,18 @@ uint64_t su_thread_id(void);
  * new handle gets, which grows the same way when handles are kept. */
 long su_handle_count(void);
 
+/* "Publish, then wake", with the publisher killed in between (issue 7
+ * #4). The waiter role releases a semaphore (`ready`) and sleeps in an
+ * infinite wait; the killer role calls su_wait_asleep(ready), arms a fault
+ * point (fault.h) that kills it just before its wake, and makes its
+ * change. su_killed_before_wake (test process) starts both, checks that
+ * the killer died there (-9) and that the waiter's infinite wait still
+ * ended, within SU_WAKE_LOST_MS, with exit code 0. */
+#define SU_WAKE_LOST_MS 10000
+void su_wait_asleep(mp_sem *ready);
+void su_killed_before_wake(mp_target waiter, mp_target killer,
+                           const void *arg, size_t arg_size);
+
 /* Starts n processes running target with the same argument block. */
 void su_start_n(mp_process **ps, int n, mp_target target, const void *arg,
                 size_t arg_size);
