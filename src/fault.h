@@ -29,6 +29,10 @@ MP_API void mp__fault_arm(const char *point, unsigned skip,
 /* 1 if this thread has an armed point: lets a test role check it did not
  * pass its point before the moment it meant. */
 MP_API int mp__fault_pending(void);
+/* Makes every nap of this process (deadline.h) last ms, 0 to restore the
+ * policy: a wake that a bug loses then costs ms, not at most one nap, and
+ * a test can tell. */
+MP_API void mp__fault_fixed_nap(int ms);
 #ifdef _WIN32
 /* The name (UTF-8) the kernel object of kind kind ('m' mutex, 'w' wait
  * word) will get whose key is the one handed out `ahead` keys from now:

@@ -791,6 +791,87 @@ static void test_lock_forged_handles_cost_nothing(void **state) {
   assert_int_equal(mp_lock_free(&l), 0);
 }
 
+/* A waiter woken by a release, that then times out without the lock (its
+ * deadline passed while it was on its way), must not take the wake with
+ * it: another waiter sleeps and needs it. Measured before on POSIX: with
+ * 3 infinite and 2 timed (1 ms) waiters on a lock held 20 us at a time,
+ * 194 wakes lost, acquires up to 35 ms late.
+ *
+ * Made deterministic on POSIX with two test hooks (fault.h): every nap
+ * lasts 30 s (so a lost wake costs 30 s, not at most 64 ms), and the timed
+ * waiter T, woken first, stalls at "lock.woken" past its deadline while
+ * this thread takes the lock back; T then leaves, and the infinite waiter
+ * I must get the lock within 5 s of the final release. Windows: the
+ * kernel hands a released mutex to one waiter and a waiter that timed out
+ * is not among them; the same sequence, without the stall, checks that. */
+typedef struct pass_on {
+  l_arg *a;
+  _Atomic int64_t t_done, i_done, i_got_ms;
+  int t_rc, i_rc;
+} pass_on;
+
+static int thread_timed_waiter(void *arg) {
+  pass_on *p = arg;
+#if defined(MPROC_FAULT_POINTS) && !defined(_WIN32)
+  mp__fault_arm("lock.woken", 0, MP__FAULT_PAUSE, 600);
+#endif
+  p->t_rc = acquire(p->a, 300);
+#ifdef MPROC_FAULT_POINTS
+  mp__fault_arm(NULL, 0, MP__FAULT_PAUSE, 0);
+#endif
+  atomic_store(&p->t_done, 1);
+  return 0;
+}
+
+static int thread_infinite_waiter(void *arg) {
+  pass_on *p = arg;
+  p->i_rc = acquire(p->a, MP_INFINITE);
+  atomic_store(&p->i_got_ms, tst_now_ms());
+  if (p->i_rc == 0)
+    p->i_rc = release(p->a);
+  atomic_store(&p->i_done, 1);
+  return 0;
+}
+
+static void test_lock_timed_out_waiter_passes_wake_on(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip();
+#else
+  l_arg a;
+  make(&a, 0);
+  pass_on p;
+  memset(&p, 0, sizeof p);
+  p.a = &a;
+  mp__fault_fixed_nap(30000);
+  assert_int_equal(acquire(&a, 0), 0);
+  tst_thread *t = tst_thread_start(thread_timed_waiter, &p);
+  assert_non_null(t);
+  tst_sleep_ms(100); /* T asleep first: the first a release wakes */
+  tst_thread *i = tst_thread_start(thread_infinite_waiter, &p);
+  assert_non_null(i);
+  tst_sleep_ms(100);
+#ifndef _WIN32
+  /* Wakes T, which stalls; taken back before T looks. */
+  assert_int_equal(release(&a), 0);
+  assert_int_equal(acquire(&a, TST_LONG_MS), 0);
+#endif
+  assert_true(su_wait_eq(&p.t_done, 1, TST_LONG_MS));
+  int64_t released = tst_now_ms();
+  assert_int_equal(release(&a), 0);
+  int got = su_wait_eq(&p.i_done, 1, 5000);
+  mp__fault_fixed_nap(0);
+  assert_int_equal(tst_thread_join(t), 0);
+  assert_int_equal(tst_thread_join(i), 0);
+  assert_int_equal(p.t_rc, MP_ETIMEDOUT);
+  assert_int_equal(p.i_rc, 0);
+  if (!got)
+    fail_msg("the infinite waiter got the lock %lld ms after its release",
+             (long long)(atomic_load(&p.i_got_ms) - released));
+  unmake(&a);
+#endif
+}
+
 /* Windows: a process outside the family that takes the name of an
  * object's kernel object first (a squatter) makes the creation fail
  * cleanly (MP_ESYS, ERROR_ALREADY_EXISTS): the object is never built on
@@ -981,6 +1062,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_lock_counter_threads_and_processes),
       cmocka_unit_test(test_lock_bad_handles),
       cmocka_unit_test(test_lock_forged_handles_cost_nothing),
+      cmocka_unit_test(test_lock_timed_out_waiter_passes_wake_on),
       cmocka_unit_test_setup_teardown(test_lock_name_squatted,
                                       tst_setup_tmpdir, tst_teardown_tmpdir),
       cmocka_unit_test(test_lock_freed_elsewhere_handles_dropped),

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
 /* FUTEX_WAIT's relative timeout runs on CLOCK_MONOTONIC. No PRIVATE flag:
@@ -127,6 +128,7 @@ static int lock_slow(mp__rmutex *m, uint32_t self, int timeout_ms) {
         !atomic_compare_exchange_weak(&m->word, &v, v | WAITERS))
       continue;
     futex_wait(&m->word, v | WAITERS, mp__deadline_nap(&d, &nap));
+    MP__FAULT("lock.woken");
     slept = probe = 1;
   }
 }
