@@ -9,7 +9,11 @@
  * How a round ended (passed or broken) is kept per round in a ring of 64
  * bits. A waiter reads its round's bit once it sees the round number move
  * on; the bit is reused 64 rounds later. Misreading it would take 64 more
- * rounds to fill and end between the bell and that waiter running again. */
+ * rounds to fill and end between the bell and that waiter running again.
+ *
+ * The counts are in the arena, where any process of the family can write:
+ * a party count or an arrival index out of range is refused (MP_EINVAL,
+ * as for a forged handle) and breaks the round, so nobody waits on it. */
 #include <limits.h>
 
 #include "deadline.h"
@@ -30,7 +34,10 @@ typedef struct barrier_obj {
 static uint64_t bit_of(uint32_t round) { return 1ull << (round % 64); }
 
 static int lookup(mp_barrier *b, barrier_obj **o) {
-  return mp__obj_lookup(b, MP__T_BARRIER, (void **)o);
+  int rc = mp__obj_lookup(b, MP__T_BARRIER, (void **)o);
+  if (rc == 0 && ((*o)->parties == 0 || (*o)->parties > INT_MAX))
+    return MP_EINVAL;
+  return rc;
 }
 
 /* The internal lock is held for a few instructions only; a process killed
@@ -117,7 +124,13 @@ int mp_barrier_wait(mp_barrier *b, int timeout_ms) {
     return MP_EBROKEN;
   }
   uint32_t r = atomic_load(&o->round);
-  int index = (int)atomic_fetch_add(&o->count, 1);
+  uint32_t arrived = atomic_fetch_add(&o->count, 1);
+  if (arrived >= o->parties) {
+    break_round(o);
+    unlock(o);
+    return MP_EINVAL;
+  }
+  int index = (int)arrived;
   if ((unsigned)index + 1 == o->parties) {
     next_round(o, 0);
     unlock(o);
@@ -187,7 +200,10 @@ int mp_barrier_n_waiting(mp_barrier *b) {
   int rc = lookup(b, &o);
   if (rc < 0)
     return rc;
-  return atomic_load(&o->broken) ? 0 : (int)atomic_load(&o->count);
+  uint32_t n = atomic_load(&o->count);
+  if (n > o->parties)
+    return MP_EINVAL;
+  return atomic_load(&o->broken) ? 0 : (int)n;
 }
 
 int mp_barrier_free(mp_barrier *b) {

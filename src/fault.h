@@ -33,6 +33,11 @@ MP_API int mp__fault_pending(void);
  * policy: a wake that a bug loses then costs ms, not at most one nap, and
  * a test can tell. */
 MP_API void mp__fault_fixed_nap(int ms);
+/* Where a queue lives in this process: the object (obj_bytes long), the
+ * chunk at its head and the head record, for a test that plays a rogue
+ * process of the family and overwrites them (queue.c). 0 or MP_EINVAL. */
+MP_API int mp__fault_queue_memory(mp_queue *q, void **obj, size_t *obj_bytes,
+                                  void **head_chunk, void **head_rec);
 #ifdef _WIN32
 /* The name (UTF-8) the kernel object of kind kind ('m' mutex, 'w' wait
  * word) will get whose key is the one handed out `ahead` keys from now:

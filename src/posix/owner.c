@@ -110,6 +110,8 @@ static uint32_t take_fresh(owner_table *t) {
  * makes it ours. */
 static uint32_t take_reused(owner_table *t) {
   uint32_t n = atomic_load(&t->fresh);
+  if (n >= NSLOTS) /* any process can write the counter */
+    n = NSLOTS - 1;
   uint32_t start = atomic_load(&t->hint);
   for (uint32_t k = 0; k < n; k++) {
     uint32_t idx = 1 + (start + k) % n;
