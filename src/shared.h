@@ -66,6 +66,24 @@ static inline uint32_t mp__owner_self(void) {
 /* 1 if the thread a token names exited, or its process died; 0 while it
  * lives (and for the calling thread's own token). */
 int mp__owner_dead(uint32_t token);
+/* A thread that ends normally gives its slot back (POSIX calls it from a
+ * thread-exit hook; on Windows the kernel abandons the slot's mutex). */
+void mp__owner_thread_exit(uint32_t token);
+/* Backend (<os>/owner.c): the OS lock of owner slot idx, kept in `os`
+ * (MP__OWNER_OS_BYTES of the slot, in the arena), which the kernel
+ * releases, and marks, when the thread holding it dies. */
+int mp__os_owner_make(uint32_t idx, void *os); /* made, held by us: 0 */
+int mp__os_owner_take(uint32_t idx, void *os); /* 1: its holder was gone,
+                                                  now we hold it */
+enum {
+  MP__OWNER_HELD,    /* its thread lives */
+  MP__OWNER_FREE,    /* nobody holds it: its thread is gone */
+  MP__OWNER_DIED,    /* its thread died holding it; the probe holds it now */
+  MP__OWNER_UNKNOWN  /* the OS would not say */
+};
+int mp__os_owner_probe(uint32_t idx, void *os);
+void mp__os_owner_release(uint32_t idx, void *os);
+void mp__os_owner_claimed(void); /* the calling thread has a token now */
 
 /* ---- Robust mutex in shared memory ---- *
  * Owned by a thread. If the owner dies holding it, the next lock returns

@@ -26,6 +26,8 @@ typedef struct mp__os_proc {
 
 /* After fork, in the child: the thread has no token yet. */
 void mp__owner_forget_in_child(void);
+/* A lock-owner slot's OS lock (owner.c): a robust pthread mutex. */
+#define MP__OWNER_OS_BYTES sizeof(pthread_mutex_t)
 
 /* Where in the arena the owner table lives: after the arena header, before
  * the first block (see MP__ARENA_HEADER_BYTES in shared.h). */

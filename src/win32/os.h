@@ -47,6 +47,10 @@ HANDLE mp__win_open(uint64_t key, char kind, uint32_t obj16, int or_create);
  * MP_ESYS; *out stays valid for the life of the process. */
 int mp__win_owner_only(SECURITY_ATTRIBUTES **out);
 
+/* A lock-owner slot's OS lock (owner.c) is a named mutex: nothing of it
+ * is in the arena. */
+#define MP__OWNER_OS_BYTES 0
+
 /* Where in the arena the owner table lives (owner.c): after the arena
  * header, before the first block (MP__ARENA_HEADER_BYTES in shared.h). */
 #define MP__OS_ARENA_AT 65536u
