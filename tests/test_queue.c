@@ -693,113 +693,91 @@ static void test_get_timeout_while_writer_killed(void **state) {
  * all the same. (Reproduced before: the consumer stayed in
  * get(MP_INFINITE) with qsize 1.) */
 
+typedef enum { W_PUT, W_GET, W_TASK_DONE } wake_op;
+
 typedef struct wake_arg {
   mp_queue q;
   mp_sem ready;
+  wake_op op; /* what the killer does; the waiter waits for its effect */
 } wake_arg;
 
 #ifdef MPROC_FAULT_POINTS
-static int role_get_forever(void *p) {
+/* Asleep for ever in get (op put), put on a full queue (op get) or join
+ * (op task_done), until the killer's change. */
+static int role_wake_waiter(void *p) {
   wake_arg *a = p;
   char buf[16];
   size_t len = 0;
   SU_CHECK(mp_sem_release(&a->ready) == 0);
-  SU_CHECK(mp_queue_get(&a->q, buf, sizeof buf, &len, MP_INFINITE) == 0);
-  SU_CHECK(len == 5 && memcmp(buf, "hello", 5) == 0);
+  if (a->op == W_PUT) {
+    SU_CHECK(mp_queue_get(&a->q, buf, sizeof buf, &len, MP_INFINITE) == 0);
+    SU_CHECK(len == 5 && memcmp(buf, "hello", 5) == 0);
+  } else if (a->op == W_GET) {
+    SU_CHECK(put_str(&a->q, "later", MP_INFINITE) == 0);
+  } else {
+    SU_CHECK(mp_queue_join(&a->q, MP_INFINITE) == 0);
+  }
   return 0;
 }
 
-static int role_put_forever_once(void *p) {
-  wake_arg *a = p;
-  SU_CHECK(mp_sem_release(&a->ready) == 0);
-  SU_CHECK(put_str(&a->q, "later", MP_INFINITE) == 0);
-  return 0;
-}
-
-static int role_join_forever(void *p) {
-  wake_arg *a = p;
-  SU_CHECK(mp_sem_release(&a->ready) == 0);
-  SU_CHECK(mp_queue_join(&a->q, MP_INFINITE) == 0);
-  return 0;
-}
-
-static int role_put_and_die(void *p) {
-  wake_arg *a = p;
-  su_wait_asleep(&a->ready);
-  mp__fault_arm("queue.put.wake", 0, MP__FAULT_KILL, 0);
-  put_str(&a->q, "hello", 0);
-  SU_CHECK(!"killed at queue.put.wake");
-  return 0;
-}
-
-static int role_get_and_die(void *p) {
+static int role_wake_killer(void *p) {
+  static const char *const points[] = {"queue.put.wake", "queue.get.wake",
+                                       "queue.task_done.wake"};
   wake_arg *a = p;
   char buf[16];
   size_t len;
   su_wait_asleep(&a->ready);
-  mp__fault_arm("queue.get.wake", 0, MP__FAULT_KILL, 0);
-  mp_queue_get(&a->q, buf, sizeof buf, &len, 0);
-  SU_CHECK(!"killed at queue.get.wake");
-  return 0;
-}
-
-static int role_task_done_and_die(void *p) {
-  wake_arg *a = p;
-  su_wait_asleep(&a->ready);
-  mp__fault_arm("queue.task_done.wake", 0, MP__FAULT_KILL, 0);
-  mp_queue_task_done(&a->q);
-  SU_CHECK(!"killed at queue.task_done.wake");
+  mp__fault_arm(points[a->op], 0, MP__FAULT_KILL, 0);
+  if (a->op == W_PUT)
+    put_str(&a->q, "hello", 0);
+  else if (a->op == W_GET)
+    mp_queue_get(&a->q, buf, sizeof buf, &len, 0);
+  else
+    mp_queue_task_done(&a->q);
+  SU_CHECK(!"killed at the fault point");
   return 0;
 }
 #endif
 
-static void test_put_killed_before_wake(void **state) {
-  (void)state;
+/* The queue for op, as the waiter must find it, and after the kill. */
+static void killed_before_wake(wake_op op) {
 #ifndef MPROC_FAULT_POINTS
+  (void)op;
   skip();
 #else
   wake_arg a;
-  assert_int_equal(mp_queue_create(&a.q, 0), 0);
+  a.op = op;
+  assert_int_equal(op == W_TASK_DONE ? mp_joinable_queue_create(&a.q, 0)
+                                     : mp_queue_create(&a.q, op == W_GET),
+                   0);
   assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
-  su_killed_before_wake(role_get_forever, role_put_and_die, &a, sizeof a);
+  if (op != W_PUT) /* W_GET: full; W_TASK_DONE: one task not done */
+    assert_int_equal(put_str(&a.q, "first", 0), 0);
+  if (op == W_TASK_DONE)
+    assert_get_str(&a.q, "first", 0);
+  su_killed_before_wake(role_wake_waiter, role_wake_killer, &a, sizeof a);
+  if (op == W_GET)
+    assert_get_str(&a.q, "later", 0);
   assert_int_equal(mp_queue_qsize(&a.q), 0);
+  assert_int_equal(mp_queue_join(&a.q, 0), op == W_TASK_DONE ? 0 : MP_ENOTSUP);
   assert_int_equal(mp_queue_free(&a.q), 0);
   assert_int_equal(mp_sem_free(&a.ready), 0);
 #endif
+}
+
+static void test_put_killed_before_wake(void **state) {
+  (void)state;
+  killed_before_wake(W_PUT);
 }
 
 static void test_get_killed_before_wake(void **state) {
   (void)state;
-#ifndef MPROC_FAULT_POINTS
-  skip();
-#else
-  wake_arg a;
-  assert_int_equal(mp_queue_create(&a.q, 1), 0);
-  assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
-  assert_int_equal(put_str(&a.q, "first", 0), 0); /* full */
-  su_killed_before_wake(role_put_forever_once, role_get_and_die, &a, sizeof a);
-  assert_get_str(&a.q, "later", 0);
-  assert_int_equal(mp_queue_free(&a.q), 0);
-  assert_int_equal(mp_sem_free(&a.ready), 0);
-#endif
+  killed_before_wake(W_GET);
 }
 
 static void test_task_done_killed_before_wake(void **state) {
   (void)state;
-#ifndef MPROC_FAULT_POINTS
-  skip();
-#else
-  wake_arg a;
-  assert_int_equal(mp_joinable_queue_create(&a.q, 0), 0);
-  assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
-  assert_int_equal(put_str(&a.q, "task", 0), 0);
-  assert_get_str(&a.q, "task", 0);
-  su_killed_before_wake(role_join_forever, role_task_done_and_die, &a,
-                        sizeof a);
-  assert_int_equal(mp_queue_join(&a.q, 0), 0);
-  assert_int_equal(mp_queue_free(&a.q), 0);
-  assert_int_equal(mp_sem_free(&a.ready), 0);
-#endif
+  killed_before_wake(W_TASK_DONE);
 }
 
 /* ---- A rogue process of the family (issue 7 #11) ----
