@@ -8,7 +8,7 @@
  * those whose ticket is not yet passed go back to sleep.
  *
  * Each waiting ticket has a slot in a ring, with its waiter's lock-owner
- * token (the thread's identity across the family, <os>/owner.c). notify
+ * token (the thread's identity across the family, owner.c). notify
  * counts only tickets whose waiter can still take the wake: it skips
  * tickets withdrawn by a waiter that timed out (their slot says so) and
  * tickets of waiters that died while they waited (their owner is dead), so

@@ -46,7 +46,7 @@ int mp__os_waitword_create(mp__waitword *w);
 /* Drops this process's cached OS objects for a key (object freed). */
 void mp__os_forget_key(uint64_t key);
 
-/* ---- Lock owners (<os>/owner.c) ---- *
+/* ---- Lock owners (owner.c; the OS lock of a slot: <os>/owner.c) ---- *
  * A token names the calling thread across the family: a slot in a table
  * the backend keeps in the arena (MP__OS_ARENA_AT) and the slot's
  * generation, so that a thread id the OS hands out again, or a slot
@@ -88,7 +88,7 @@ void mp__os_owner_claimed(void); /* the calling thread has a token now */
 /* ---- Robust mutex in shared memory ---- *
  * Owned by a thread. If the owner dies holding it, the next lock returns
  * MP_EOWNERDEAD with the mutex held. POSIX: a futex word holding the
- * owner's token, whose death is asked of the kernel (posix/owner.c).
+ * owner's token, whose death is asked of the kernel (owner.c).
  * Windows: a named kernel mutex (abandonment is what the kernel reports),
  * with the owner's token beside it. */
 typedef struct mp__rmutex {
