@@ -274,7 +274,13 @@ MP_API int mp_cpu_count(void);
  *
  * A handle reaching a process outside its arena (a process started before
  * any object or process existed in the creator, or an unrelated program)
- * gives MP_ENOTSUP. A freed, zeroed or forged handle gives MP_EINVAL.
+ * gives MP_ENOTSUP. A freed, zeroed or forged handle gives MP_EINVAL: a
+ * handle carries a check value only the family can compute, so a forged
+ * one is refused before any shared memory is read, at no cost. An object
+ * whose shared memory was overwritten by something other than the library
+ * (a stray write, a hostile process of the family) gives MP_EINVAL too
+ * where the damage is seen: it is refused, never trusted as an address or
+ * a length.
  *
  * Lifetime: every *_create has a *_free, which any one process calls once
  * when no process uses the object any more; using it afterwards is
@@ -283,7 +289,11 @@ MP_API int mp_cpu_count(void);
  * process of the family exits, however it exits, kill -9 included: there
  * is never anything left in /dev/shm, and no named semaphore. Windows
  * waits use named kernel objects ("Local\mproc-..."), which the kernel
- * also deletes with their last handle. */
+ * also deletes with their last handle. Their names hold a secret of the
+ * family and they admit the current user only; a *_create whose kernel
+ * object's name is taken already (by a process outside the family) fails
+ * with MP_ESYS, mp_last_os_error() ERROR_ALREADY_EXISTS, rather than use
+ * an object it did not make. See docs/design.md for what this protects. */
 
 typedef struct mp_lock { uint64_t _arena, _off, _id; } mp_lock;
 typedef struct mp_rlock { uint64_t _arena, _off, _id; } mp_rlock;
@@ -301,9 +311,10 @@ typedef struct mp_queue { uint64_t _arena, _off, _id; } mp_queue;
  * release: MP_ESTATE unless the calling thread holds it. Unlike Python,
  * a Lock has an owner: that is what lets a dead holder be detected. A
  * thread that exits holding it counts as dead too. A forked child is not
- * the holder of a Lock its parent holds.
- * Linux: MP_ENOMEM from acquire if 16383 threads of the family already
- * hold lock ownership slots (see docs/design.md). */
+ * the holder of a Lock its parent holds. The owner is the thread itself,
+ * not its id: a new thread the OS gives a dead holder's id is not it.
+ * MP_ENOMEM from acquire if 16383 threads of the family already hold lock
+ * ownership slots (see docs/design.md). */
 MP_API int mp_lock_create(mp_lock *l);
 MP_API int mp_lock_acquire(mp_lock *l, int timeout_ms);
 MP_API int mp_lock_release(mp_lock *l);
@@ -339,7 +350,11 @@ MP_API int mp_event_free(mp_event *e);
  * wait releases it (however deep an RLock-style nesting), sleeps until
  * notified or timed out (0, MP_ETIMEDOUT) and re-acquires it to the same
  * depth before returning in both cases; MP_EOWNERDEAD if, while it slept,
- * a holder of the lock died (the lock is held again all the same). */
+ * a holder of the lock died (the lock is held again all the same).
+ * notify(n) wakes n of the waiters present, never one that came after it;
+ * a waiter that timed out or died while it waited does not count. With
+ * more than 64 waiters at once it may wake more than n (spurious wake-ups,
+ * as Python allows), never fewer. */
 MP_API int mp_cond_create(mp_cond *c);
 MP_API int mp_cond_acquire(mp_cond *c, int timeout_ms);
 MP_API int mp_cond_release(mp_cond *c);

@@ -9,10 +9,15 @@
  * How a round ended (passed or broken) is kept per round in a ring of 64
  * bits. A waiter reads its round's bit once it sees the round number move
  * on; the bit is reused 64 rounds later. Misreading it would take 64 more
- * rounds to fill and end between the bell and that waiter running again. */
+ * rounds to fill and end between the bell and that waiter running again.
+ *
+ * The counts are in the arena, where any process of the family can write:
+ * a party count or an arrival index out of range is refused (MP_EINVAL,
+ * as for a forged handle) and breaks the round, so nobody waits on it. */
 #include <limits.h>
 
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
 typedef struct barrier_obj {
@@ -29,7 +34,10 @@ typedef struct barrier_obj {
 static uint64_t bit_of(uint32_t round) { return 1ull << (round % 64); }
 
 static int lookup(mp_barrier *b, barrier_obj **o) {
-  return mp__obj_lookup(b, MP__T_BARRIER, (void **)o);
+  int rc = mp__obj_lookup(b, MP__T_BARRIER, (void **)o);
+  if (rc == 0 && ((*o)->parties == 0 || (*o)->parties > INT_MAX))
+    return MP_EINVAL;
+  return rc;
 }
 
 /* The internal lock is held for a few instructions only; a process killed
@@ -43,6 +51,7 @@ static void unlock(barrier_obj *o) { mp__rmutex_unlock(&o->lock); }
 
 static void ring(barrier_obj *o) {
   atomic_fetch_add(&o->bell.value, 1);
+  MP__FAULT("barrier.wake");
   mp__waitword_wake(&o->bell, UINT32_MAX);
 }
 
@@ -77,12 +86,11 @@ int mp_barrier_create(mp_barrier *b, unsigned parties) {
   int rc = mp__obj_create(MP__T_BARRIER, sizeof *o, &h, (void **)&o);
   if (rc < 0)
     return rc;
-  rc = mp__rmutex_init(&o->lock, h.id, 0);
-  if (rc < 0) {
+  if ((rc = mp__rmutex_init(&o->lock, o, 0)) < 0 ||
+      (rc = mp__waitword_init(&o->bell, o, 0)) < 0) {
     mp__obj_destroy(&h, MP__T_BARRIER);
     return rc;
   }
-  mp__waitword_init(&o->bell, mp__arena_new_key(), 0);
   o->parties = parties;
   *(mp__handle *)b = h;
   return 0;
@@ -116,7 +124,13 @@ int mp_barrier_wait(mp_barrier *b, int timeout_ms) {
     return MP_EBROKEN;
   }
   uint32_t r = atomic_load(&o->round);
-  int index = (int)atomic_fetch_add(&o->count, 1);
+  uint32_t arrived = atomic_fetch_add(&o->count, 1);
+  if (arrived >= o->parties) {
+    break_round(o);
+    unlock(o);
+    return MP_EINVAL;
+  }
+  int index = (int)arrived;
   if ((unsigned)index + 1 == o->parties) {
     next_round(o, 0);
     unlock(o);
@@ -186,7 +200,10 @@ int mp_barrier_n_waiting(mp_barrier *b) {
   int rc = lookup(b, &o);
   if (rc < 0)
     return rc;
-  return atomic_load(&o->broken) ? 0 : (int)atomic_load(&o->count);
+  uint32_t n = atomic_load(&o->count);
+  if (n > o->parties)
+    return MP_EINVAL;
+  return atomic_load(&o->broken) ? 0 : (int)n;
 }
 
 int mp_barrier_free(mp_barrier *b) {

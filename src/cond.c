@@ -7,16 +7,30 @@
  * come later. The waiters all sleep on one wait word that notify bumps;
  * those whose ticket is not yet passed go back to sleep.
  *
- * A waiter that times out before the mark reaches it withdraws its ticket,
- * which would leave a hole a later notify must not count as a wake-up.
- * Holes are kept in a small table and skipped. Should more waiters time
- * out than the table holds while older ones still wait, the next notify
- * wakes every waiter: spurious wake-ups, which every condition user
- * tolerates, instead of a lost one, which none does. */
+ * Each waiting ticket has a slot in a ring, with its waiter's lock-owner
+ * token (the thread's identity across the family, owner.c). notify
+ * counts only tickets whose waiter can still take the wake: it skips
+ * tickets withdrawn by a waiter that timed out (their slot says so) and
+ * tickets of waiters that died while they waited (their owner is dead), so
+ * neither swallows a wake a live waiter needs.
+ *
+ * Should more tickets wait at once than the ring holds, the extra ones get
+ * no slot, and every notify wakes every waiter until they are all through:
+ * spurious wake-ups, which every condition user tolerates, instead of a
+ * lost one, which none does. Every count read from the arena (any process
+ * can write there) is checked the same way: one out of bounds also wakes
+ * everyone. */
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
-#define MAX_HOLES 64
+#define RING 64
+
+typedef struct ticket_slot {
+  uint64_t ticket; /* the ticket this slot describes */
+  uint32_t owner;  /* its waiter's token; 0: withdrawn */
+  uint32_t pad;
+} ticket_slot;
 
 typedef struct cond_obj {
   mp__obj_hdr hdr;
@@ -26,9 +40,9 @@ typedef struct cond_obj {
    * it while they sleep, hence the atomic. */
   uint64_t next_ticket;
   _Atomic uint64_t woken; /* tickets below this are notified */
-  uint32_t n_holes;
-  uint32_t lost_holes;    /* withdrawn while the table was full */
-  uint64_t holes[MAX_HOLES];
+  uint32_t unrecorded;    /* some waiting ticket has no slot */
+  uint32_t pad;
+  ticket_slot ring[RING]; /* ticket t in ring[t % RING], while it waits */
 } cond_obj;
 
 static int lookup(mp_cond *c, cond_obj **o) {
@@ -43,12 +57,11 @@ int mp_cond_create(mp_cond *c) {
   int rc = mp__obj_create(MP__T_COND, sizeof *o, &h, (void **)&o);
   if (rc < 0)
     return rc;
-  rc = mp__rmutex_init(&o->lock, h.id, 1);
-  if (rc < 0) {
+  if ((rc = mp__rmutex_init(&o->lock, o, 1)) < 0 ||
+      (rc = mp__waitword_init(&o->bell, o, 0)) < 0) {
     mp__obj_destroy(&h, MP__T_COND);
     return rc;
   }
-  mp__waitword_init(&o->bell, mp__arena_new_key(), 0);
   *(mp__handle *)c = h;
   return 0;
 }
@@ -67,57 +80,62 @@ int mp_cond_release(mp_cond *c) {
   return rc < 0 ? rc : mp__rmutex_unlock(&o->lock);
 }
 
-static int find_hole(cond_obj *o, uint64_t ticket) {
-  for (uint32_t i = 0; i < o->n_holes; i++)
-    if (o->holes[i] == ticket)
-      return (int)i;
-  return -1;
+/* Under the lock: the slot of ticket t, if it has one. */
+static ticket_slot *slot_of(cond_obj *o, uint64_t t) {
+  ticket_slot *s = &o->ring[t % RING];
+  return s->ticket == t ? s : NULL;
 }
 
-static void drop_hole(cond_obj *o, int i) {
-  o->holes[i] = o->holes[--o->n_holes];
+/* Under the lock: a new waiter's ticket, with its owner. */
+static uint64_t take_ticket(cond_obj *o, uint32_t owner) {
+  uint64_t t = o->next_ticket++;
+  /* The slot is free unless RING tickets before this one still wait. */
+  if (owner && t - atomic_load(&o->woken) < RING)
+    o->ring[t % RING] = (ticket_slot){t, owner, 0};
+  else
+    o->unrecorded = 1;
+  return t;
 }
 
 /* Under the lock: ticket gives up waiting without having been notified. */
 static void withdraw(cond_obj *o, uint64_t ticket) {
-  if (ticket + 1 == o->next_ticket) {
-    /* The newest ticket: hand it back, with any holes it uncovers. */
+  ticket_slot *s = slot_of(o, ticket);
+  if (s)
+    s->owner = 0;
+  /* The newest tickets, withdrawn: hand them back. Each step needs a
+   * slot that says so, so this ends within RING steps. */
+  uint64_t woken = atomic_load(&o->woken);
+  while (o->next_ticket > woken &&
+         (o->next_ticket - 1 == ticket ||
+          ((s = slot_of(o, o->next_ticket - 1)) && s->owner == 0))) {
     o->next_ticket--;
-    int i;
-    while (o->next_ticket > atomic_load(&o->woken) &&
-           (i = find_hole(o, o->next_ticket - 1)) >= 0) {
-      drop_hole(o, i);
-      o->next_ticket--;
-    }
-  } else if (o->n_holes < MAX_HOLES) {
-    o->holes[o->n_holes++] = ticket;
-  } else {
-    o->lost_holes++;
+    ticket = UINT64_MAX;
   }
-  if (o->next_ticket == atomic_load(&o->woken)) {
-    /* Nobody waits: whatever was lost is gone with them. */
-    o->n_holes = 0;
-    o->lost_holes = 0;
-  }
+  if (o->next_ticket == woken)
+    o->unrecorded = 0; /* nobody waits: whatever was unknown is gone */
 }
 
-/* Under the lock: notifies up to n waiters; the number notified. */
+/* Under the lock: a waiting ticket whose waiter can take a wake. */
+static int listening(cond_obj *o, uint64_t t) {
+  ticket_slot *s = slot_of(o, t);
+  return !s || (s->owner != 0 && !mp__owner_dead(s->owner));
+}
+
+/* Under the lock: notifies up to n waiters; 0 if nobody was there. */
 static uint64_t wake_tickets(cond_obj *o, uint64_t n) {
   uint64_t mark = atomic_load(&o->woken), done = 0;
-  if (o->lost_holes)
-    n = UINT64_MAX; /* a hole we cannot place must not swallow a wake */
-  while (done < n && mark < o->next_ticket) {
-    int i = find_hole(o, mark);
-    if (i >= 0)
-      drop_hole(o, i);
-    else
-      done++;
-    mark++;
+  uint64_t waiting = o->next_ticket - mark;
+  if (o->unrecorded || waiting > RING || n >= waiting) {
+    /* All of them; or a ticket without a slot, which could be anyone's:
+     * then all of them too. */
+    done = waiting;
+    mark = o->next_ticket;
+  } else {
+    while (done < n && mark < o->next_ticket)
+      done += listening(o, mark++);
   }
-  if (mark == o->next_ticket) {
-    o->n_holes = 0;
-    o->lost_holes = 0;
-  }
+  if (mark == o->next_ticket)
+    o->unrecorded = 0;
   atomic_store(&o->woken, mark);
   return done;
 }
@@ -140,6 +158,7 @@ static int notify(mp_cond *c, uint64_t n) {
   /* The mark moved before the bell rings: a waiter that sees the new
    * bell value also sees the new mark. */
   atomic_fetch_add(&o->bell.value, 1);
+  MP__FAULT("cond.notify.wake");
   mp__waitword_wake(&o->bell, UINT32_MAX);
   return 0;
 }
@@ -195,7 +214,7 @@ int mp_cond_wait(mp_cond *c, int timeout_ms) {
   int rc = lookup_held(c, &o);
   if (rc < 0)
     return rc;
-  uint64_t ticket = o->next_ticket++;
+  uint64_t ticket = take_ticket(o, mp__owner_self());
   unsigned depth = release_all(&o->lock);
   int woke = sleep_for_ticket(o, ticket, timeout_ms);
   int relock = reacquire(&o->lock, depth);

@@ -13,6 +13,7 @@
 #define MPROC_DEADLINE_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -44,11 +45,24 @@ static inline int mp__deadline_left(const mp__deadline *d) {
 /* The longest a sleeper sleeps before it looks at the state again. */
 #define MP__LOOK_AGAIN_MS 64
 
+#ifdef MPROC_FAULT_POINTS
+/* Tests only (fault.h, mp__fault_fixed_nap): when not 0, every nap of
+ * this process lasts this long, so that a wake a bug loses shows as a
+ * wait of that long instead of at most MP__LOOK_AGAIN_MS. */
+extern _Atomic int mp__fault_nap_ms;
+static inline int mp__nap_ms(void) {
+  int ms = atomic_load_explicit(&mp__fault_nap_ms, memory_order_relaxed);
+  return ms > 0 ? ms : MP__LOOK_AGAIN_MS;
+}
+#else
+static inline int mp__nap_ms(void) { return MP__LOOK_AGAIN_MS; }
+#endif
+
 /* A sleep of at most MP__LOOK_AGAIN_MS out of timeout_ms (MP_INFINITE or
  * >= 0): what a single sleep on another process's wake may last. */
 static inline int mp__nap_cap(int timeout_ms) {
-  return timeout_ms < 0 || timeout_ms > MP__LOOK_AGAIN_MS ? MP__LOOK_AGAIN_MS
-                                                           : timeout_ms;
+  int cap = mp__nap_ms();
+  return timeout_ms < 0 || timeout_ms > cap ? cap : timeout_ms;
 }
 
 /* For a sleeper that also probes something costly between sleeps (the
@@ -56,8 +70,11 @@ static inline int mp__nap_cap(int timeout_ms) {
  * MP__LOOK_AGAIN_MS, never past the deadline. *nap starts at 0. Returns
  * the next nap in ms, 0 once the deadline has passed. */
 static inline int mp__deadline_nap(const mp__deadline *d, int *nap) {
-  int left = mp__deadline_left(d);
-  *nap = *nap <= 0 ? 1 : *nap >= MP__LOOK_AGAIN_MS ? MP__LOOK_AGAIN_MS : *nap * 2;
+  int left = mp__deadline_left(d), cap = mp__nap_ms();
+  if (cap != MP__LOOK_AGAIN_MS)
+    *nap = cap; /* a test's fixed nap (above) */
+  else
+    *nap = *nap <= 0 ? 1 : *nap >= cap ? cap : *nap * 2;
   return left >= 0 && left < *nap ? left : *nap;
 }
 

@@ -3,6 +3,7 @@
  * process waiting at that moment even if a clear follows at once: a
  * sleeper that finds the count changed knows a set happened. */
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
 typedef struct event_obj {
@@ -24,7 +25,10 @@ int mp_event_create(mp_event *e) {
   int rc = mp__obj_create(MP__T_EVENT, sizeof *o, &h, (void **)&o);
   if (rc < 0)
     return rc;
-  mp__waitword_init(&o->word, mp__arena_new_key(), 0);
+  if ((rc = mp__waitword_init(&o->word, o, 0)) < 0) {
+    mp__obj_destroy(&h, MP__T_EVENT);
+    return rc;
+  }
   *(mp__handle *)e = h;
   return 0;
 }
@@ -40,6 +44,7 @@ int mp_event_set(mp_event *e) {
       return 0; /* already set: nobody is waiting for this one */
   } while (!atomic_compare_exchange_weak(&o->word.value, &v,
                                          (v + 2u) | FLAG));
+  MP__FAULT("event.set.wake");
   mp__waitword_wake(&o->word, UINT32_MAX);
   return 0;
 }

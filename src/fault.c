@@ -5,9 +5,11 @@
 #ifdef MPROC_FAULT_POINTS
 #include <string.h>
 
+#include "deadline.h"
 #include "internal.h"
 
 _Thread_local const char *mp__fault_point;
+_Atomic int mp__fault_nap_ms;
 static _Thread_local unsigned skip_left;
 static _Thread_local mp__fault_action armed_action;
 static _Thread_local int armed_ms;
@@ -21,6 +23,8 @@ void mp__fault_arm(const char *point, unsigned skip, mp__fault_action action,
 }
 
 int mp__fault_pending(void) { return mp__fault_point != NULL; }
+
+void mp__fault_fixed_nap(int ms) { atomic_store(&mp__fault_nap_ms, ms); }
 
 void mp__fault_hit(const char *point) {
   if (strcmp(point, mp__fault_point) != 0)

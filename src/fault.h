@@ -10,6 +10,8 @@
 #ifndef MPROC_FAULT_H
 #define MPROC_FAULT_H
 
+#include <stddef.h>
+
 #include "mproc.h"
 
 typedef enum {
@@ -27,6 +29,23 @@ MP_API void mp__fault_arm(const char *point, unsigned skip,
 /* 1 if this thread has an armed point: lets a test role check it did not
  * pass its point before the moment it meant. */
 MP_API int mp__fault_pending(void);
+/* Makes every nap of this process (deadline.h) last ms, 0 to restore the
+ * policy: a wake that a bug loses then costs ms, not at most one nap, and
+ * a test can tell. */
+MP_API void mp__fault_fixed_nap(int ms);
+/* Where a queue lives in this process: the object (obj_bytes long), the
+ * chunk at its head and the head record, for a test that plays a rogue
+ * process of the family and overwrites them (queue.c). 0 or MP_EINVAL. */
+MP_API int mp__fault_queue_memory(mp_queue *q, void **obj, size_t *obj_bytes,
+                                  void **head_chunk, void **head_rec);
+#ifdef _WIN32
+/* The name (UTF-8) the kernel object of kind kind ('m' mutex, 'w' wait
+ * word) will get whose key is the one handed out `ahead` keys from now:
+ * lets a test squat it from outside the family (win32/names.c). 0, or
+ * MP_EINVAL without an arena or room. */
+MP_API int mp__fault_win_name(unsigned ahead, char kind, char *out,
+                              size_t cap);
+#endif
 void mp__fault_hit(const char *point);
 extern _Thread_local const char *mp__fault_point;
 #define MP__FAULT(point)                                                       \

@@ -15,7 +15,7 @@ static int create(void *handle, uint32_t type) {
   int rc = mp__obj_create(type, sizeof *o, &h, (void **)&o);
   if (rc < 0)
     return rc;
-  rc = mp__rmutex_init(&o->m, h.id, type == MP__T_RLOCK);
+  rc = mp__rmutex_init(&o->m, o, type == MP__T_RLOCK);
   if (rc < 0) {
     mp__obj_destroy(&h, type);
     return rc;

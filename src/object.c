@@ -19,8 +19,8 @@ int mp__obj_create(uint32_t type, size_t size, mp__handle *h, void **obj) {
   uint64_t id = mp__arena_new_key();
   /* Published last: until then no handle can match it. */
   atomic_store(&o->id, id);
-  h->arena = mp__arena_get()->id;
-  h->off = off;
+  h->arena = atomic_load_explicit(&mp__arena_id, memory_order_relaxed);
+  h->off = mp__handle_check(off, id) << MP__OFF_BITS | off;
   h->id = id;
   if (obj)
     *obj = o;
@@ -37,7 +37,7 @@ int mp__obj_destroy(const void *handle, uint32_t type) {
   /* Two processes freeing at once: only one wins the id. */
   if (!atomic_compare_exchange_strong(&o->id, &id, 0))
     return MP_EINVAL;
-  mp__arena_free(((const mp__handle *)handle)->off);
+  mp__arena_free(mp__handle_off(handle));
   return 0;
 }
 
@@ -53,9 +53,11 @@ int mp__obj_free(void *handle, uint32_t type, const uint64_t *keys,
 }
 
 /* The same on every OS; only sleeping and waking differ (<os>/sync.c). */
-void mp__waitword_init(mp__waitword *w, uint64_t key, uint32_t value) {
+int mp__waitword_init(mp__waitword *w, const void *obj, uint32_t value) {
   atomic_store(&w->value, value);
   atomic_store(&w->waiters, 0);
   atomic_store(&w->woken, 0);
-  w->key = key;
+  w->obj16 = (uint32_t)(mp__arena_off(obj) / 16);
+  w->key = mp__arena_new_key();
+  return mp__os_waitword_create(w);
 }

@@ -24,6 +24,13 @@
  * block holding a large message being put, a chunk being retired) stays
  * leaked: the arena has room to spare, and nothing refers to it.
  *
+ * Trust. Records, positions, chunk links and block offsets are in the
+ * arena, where any process of the family can write, so each is checked
+ * before it is used as an address or a length: a record must lie inside
+ * its chunk, a large message inside its block, a chunk must be a live
+ * block of a chunk's size. A queue that fails a check gives MP_EINVAL
+ * (as a forged handle does) and never a copy out of bounds.
+ *
  * Speed. No system call per message in steady state: the mutexes are
  * uncontended on Linux (one per side), waits spin briefly before they
  * sleep, and mp__waitword_wake costs nothing when nobody sleeps. Retired
@@ -32,6 +39,7 @@
 #include <string.h>
 
 #include "deadline.h"
+#include "fault.h"
 #include "idmap.h"
 #include "shared.h"
 
@@ -69,19 +77,40 @@ static uint64_t pack(uint64_t chunk_off, uint64_t pos) {
   return chunk_off << POS_BITS | pos;
 }
 
+/* The chunk at an offset; NULL unless it lies in the arena. Cheap: every
+ * record is found through it. */
 static chunk *chunk_at(uint64_t chunk_off) {
-  return mp__arena_ptr(chunk_off, CHUNK_BYTES);
+  return chunk_off % 16 ? NULL : mp__arena_ptr(chunk_off, CHUNK_BYTES);
 }
 
+/* A chunk offset read from a link or a spare slot: a live block of a
+ * chunk's size, or 0. Checked once per chunk, not per record. */
+static uint64_t chunk_link(uint64_t chunk_off) {
+  return mp__arena_block_holds(chunk_off, CHUNK_BYTES) ? chunk_off : 0;
+}
+
+/* The record header at a position; NULL unless there is room for one. */
 static rec *rec_at(uint64_t where) {
+  uint64_t pos = where & POS_MASK;
+  if (pos % 16 || pos > DATA_BYTES - REC_HDR)
+    return NULL;
   chunk *c = chunk_at(where >> POS_BITS);
-  return c ? (rec *)(c->data + (where & POS_MASK)) : NULL;
+  return c ? (rec *)(c->data + pos) : NULL;
 }
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 static size_t rec_bytes(int kind, size_t len) {
   return REC_HDR + (kind == K_INLINE ? round16(len) : 16);
+}
+
+/* 1 if a record of kind and len at `where` leaves room for the header
+ * after it inside its chunk, as every record append writes does. */
+static int rec_fits(uint64_t where, int kind, size_t len) {
+  uint64_t pos = where & POS_MASK;
+  if (kind == K_INLINE ? len > DATA_BYTES : kind != K_BIG)
+    return 0;
+  return pos + rec_bytes(kind, len) + REC_HDR <= DATA_BYTES;
 }
 
 static int rec_kind(uint64_t word) { return (int)(word & 3); }
@@ -196,7 +225,7 @@ static int take_chunk(queue_obj *q, uint64_t *off) {
   uint64_t c = 0;
   for (int i = 0; i < SPARE_CHUNKS && !c; i++)
     if (atomic_load_explicit(&q->spare[i], memory_order_relaxed))
-      c = atomic_exchange(&q->spare[i], 0);
+      c = chunk_link(atomic_exchange(&q->spare[i], 0));
   if (!c) {
     int rc = mp__arena_alloc(CHUNK_BYTES, &c);
     if (rc < 0)
@@ -230,17 +259,19 @@ static int append(queue_obj *q, const void *data, size_t len,
   size_t need = rec_bytes(kind, len);
   uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
   uint64_t c_off = t >> POS_BITS, pos = t & POS_MASK;
-  chunk *c = chunk_at(c_off);
-  if (!c)
-    return MP_ENOMEM;
-  rec *r = (rec *)(c->data + pos);
+  /* The one place the queue writes where a position says: a live chunk
+   * only, or a corrupted tail would have it write into another object. */
+  chunk *c = chunk_link(c_off) ? chunk_at(c_off) : NULL;
+  rec *r = rec_at(t);
+  if (!c || !r)
+    return MP_EINVAL;
   uint64_t seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
   if (pos + need + REC_HDR > DATA_BYTES) {
     /* Beyond the tail, so unseen until the tail moves. A producer killed
      * after linking a chunk left it in `next`: it is unpublished, reuse
      * it rather than leak it. */
     atomic_store_explicit(&r->word, K_END, memory_order_relaxed);
-    uint64_t n = atomic_load(&c->next);
+    uint64_t n = chunk_link(atomic_load(&c->next));
     if (!n) {
       int rc = take_chunk(q, &n);
       if (rc < 0)
@@ -250,7 +281,7 @@ static int append(queue_obj *q, const void *data, size_t len,
     c_off = n;
     pos = 0;
     if (!(c = chunk_at(c_off)))
-      return MP_ENOMEM;
+      return MP_EINVAL;
     r = (rec *)c->data;
   }
   if (big_off)
@@ -319,8 +350,10 @@ static int put_obj(queue_obj *q, const void *data, size_t len,
                            q->maxsize) {
       rc = append(q, data, len, big_off);
       mp__rmutex_unlock(&q->put_lock);
-      if (rc == 0)
+      if (rc == 0) {
+        MP__FAULT("queue.put.wake");
         bump(&q->items);
+      }
       return rc;
     }
     mp__rmutex_unlock(&q->put_lock);
@@ -350,7 +383,9 @@ static rec *head_record(queue_obj *q, uint64_t *where) {
   if (r && rec_kind(atomic_load_explicit(&r->word, memory_order_relaxed)) ==
                K_END) {
     uint64_t done_off = h >> POS_BITS;
-    uint64_t n = atomic_load(&chunk_at(done_off)->next);
+    uint64_t n = chunk_link(atomic_load(&chunk_at(done_off)->next));
+    if (!n)
+      return NULL;
     h = pack(n, 0);
     atomic_store_explicit(&q->head, h, memory_order_release);
     /* Killed here: the chunk leaks, the queue is whole. */
@@ -371,23 +406,30 @@ static int take(queue_obj *q, void *buf, size_t cap, size_t *len,
     return 0;
   rec *r = head_record(q, &h);
   if (!r)
-    return MP_ESYS;
+    return MP_EINVAL;
   uint64_t word = atomic_load_explicit(&r->word, memory_order_relaxed);
   uint64_t seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
   int kind = rec_kind(word);
   size_t n = rec_len(word);
-  *len = n;
-  if (n > cap)
-    return MP_EMSGSIZE;
+  /* Before the length goes anywhere: the record lies in its chunk, a
+   * large message in its block. */
+  const void *src = r + 1;
+  if (!rec_fits(h, kind, n))
+    return MP_EINVAL;
   if (kind == K_BIG) {
     memcpy(big, r + 1, sizeof *big);
-    const void *src = mp__arena_ptr(*big, n);
-    if (!src)
-      return MP_ESYS;
-    memcpy(buf, src, n);
-  } else if (n) {
-    memcpy(buf, r + 1, n);
+    if (!mp__arena_block_holds(*big, n) || !(src = mp__arena_ptr(*big, n))) {
+      *big = 0;
+      return MP_EINVAL;
+    }
   }
+  *len = n;
+  if (n > cap) {
+    *big = 0;
+    return MP_EMSGSIZE;
+  }
+  if (n)
+    memcpy(buf, src, n);
   /* The consuming store: a reader killed before it left the message. */
   atomic_store_explicit(&q->head, h + rec_bytes(kind, n),
                         memory_order_release);
@@ -426,8 +468,10 @@ static int get_obj(queue_obj *q, void *buf, size_t cap, size_t *len,
     if (rc == 1) {
       if (big)
         mp__arena_free(big);
-      if (q->maxsize)
+      if (q->maxsize) {
+        MP__FAULT("queue.get.wake");
         bump(&q->space);
+      }
       return 0;
     }
     if (rc < 0)
@@ -455,15 +499,15 @@ static int create(mp_queue *handle, size_t maxsize, uint32_t joinable) {
   q->joinable = joinable;
   uint64_t first;
   if ((rc = take_chunk(q, &first)) == 0 &&
-      (rc = mp__rmutex_init(&q->put_lock, mp__arena_new_key(), 0)) == 0)
-    rc = mp__rmutex_init(&q->get_lock, mp__arena_new_key(), 0);
+      (rc = mp__rmutex_init(&q->put_lock, q, 0)) == 0 &&
+      (rc = mp__rmutex_init(&q->get_lock, q, 0)) == 0 &&
+      (rc = mp__waitword_init(&q->items, q, 0)) == 0 &&
+      (rc = mp__waitword_init(&q->space, q, 0)) == 0)
+    rc = mp__waitword_init(&q->done, q, 0);
   if (rc < 0) {
     mp__obj_destroy(&h, MP__T_QUEUE);
     return rc;
   }
-  mp__waitword_init(&q->items, mp__arena_new_key(), 0);
-  mp__waitword_init(&q->space, mp__arena_new_key(), 0);
-  mp__waitword_init(&q->done, mp__arena_new_key(), 0);
   /* A fresh block is zero: the header at position 0 is "pending, seq 0". */
   atomic_store(&q->head, pack(first, 0));
   atomic_store(&q->tail, pack(first, 0));
@@ -479,7 +523,10 @@ int mp_joinable_queue_create(mp_queue *q, size_t maxsize) {
   return create(q, maxsize, 1);
 }
 
-/* Frees the chunks from head to tail and the large messages they hold. */
+/* Frees the chunks from head to tail and the large messages they hold.
+ * Stops at the first record or link that fails its check: a corrupted
+ * queue leaks what lies beyond. Each chunk is freed as it is left, and a
+ * link must lead to a live chunk, so even a chain that loops ends. */
 static void free_messages(uint64_t h, uint64_t t) {
   while (h != t) {
     rec *r = rec_at(h);
@@ -489,10 +536,15 @@ static void free_messages(uint64_t h, uint64_t t) {
     int kind = rec_kind(word);
     if (kind == K_END) {
       uint64_t c_off = h >> POS_BITS;
-      h = pack(atomic_load(&chunk_at(c_off)->next), 0);
+      uint64_t next = chunk_link(atomic_load(&chunk_at(c_off)->next));
       mp__arena_free(c_off);
+      if (!next)
+        return;
+      h = pack(next, 0);
       continue;
     }
+    if (!rec_fits(h, kind, rec_len(word)))
+      return;
     if (kind == K_BIG) {
       uint64_t big;
       memcpy(&big, r + 1, sizeof big);
@@ -659,6 +711,7 @@ int mp_queue_task_done(mp_queue *handle) {
     if (done >= puts)
       return MP_ESTATE;
   } while (!atomic_compare_exchange_weak(&q->tasks_done, &done, done + 1));
+  MP__FAULT("queue.task_done.wake");
   bump(&q->done);
   return 0;
 }
@@ -686,3 +739,19 @@ int mp_queue_join(mp_queue *handle, int timeout_ms) {
       return rc;
   }
 }
+
+#ifdef MPROC_FAULT_POINTS
+int mp__fault_queue_memory(mp_queue *handle, void **obj, size_t *obj_bytes,
+                           void **head_chunk, void **head_rec) {
+  queue_obj *q;
+  int rc = lookup(handle, &q);
+  if (rc < 0)
+    return rc;
+  uint64_t h = atomic_load(&q->head);
+  *obj = q;
+  *obj_bytes = sizeof *q;
+  *head_chunk = chunk_at(h >> POS_BITS);
+  *head_rec = rec_at(h);
+  return *head_chunk && *head_rec ? 0 : MP_EINVAL;
+}
+#endif

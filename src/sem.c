@@ -3,6 +3,7 @@
  * only while the count is 0. Nothing here is owned, so a process killed in
  * the middle leaves the count either before or after its operation. */
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
 typedef struct sem_obj {
@@ -20,7 +21,10 @@ int mp_sem_create(mp_sem *s, unsigned value, unsigned bound) {
   if (rc < 0)
     return rc;
   o->bound = bound;
-  mp__waitword_init(&o->count, mp__arena_new_key(), value);
+  if ((rc = mp__waitword_init(&o->count, o, value)) < 0) {
+    mp__obj_destroy(&h, MP__T_SEM);
+    return rc;
+  }
   *(mp__handle *)s = h;
   return 0;
 }
@@ -70,6 +74,7 @@ int mp_sem_release(mp_sem *s) {
     if (v >= limit)
       return MP_ESTATE;
   } while (!atomic_compare_exchange_weak(&o->count.value, &v, v + 1));
+  MP__FAULT("sem.release.wake");
   mp__waitword_wake(&o->count, 1);
   return 0;
 }

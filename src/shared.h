@@ -27,29 +27,79 @@ typedef struct mp__waitword {
    * woken do not leave `waiters` until they run, and without this every
    * wake in between would make another system call for nobody. */
   _Atomic uint32_t woken;
-  uint32_t reserved;
+  /* The offset / 16 of the object it belongs to (0: none): lets Windows
+   * tell, from its cache of kernel objects, which ones were freed. */
+  uint32_t obj16;
   uint64_t key; /* unique in the arena; names the Windows semaphore */
 } mp__waitword;
 
-void mp__waitword_init(mp__waitword *w, uint64_t key, uint32_t value);
+/* Makes w a wait word of the object at obj (an mp__obj_hdr in the arena)
+ * with a fresh key. Windows creates its kernel object here, refusing one
+ * that exists already. 0 or MP_ESYS. */
+int mp__waitword_init(mp__waitword *w, const void *obj, uint32_t value);
 /* 0 when woken or value != expected on entry; MP_ETIMEDOUT; MP_ESYS. */
 int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms);
 void mp__waitword_wake(mp__waitword *w, uint32_t n); /* UINT32_MAX: all */
+/* Backend: what mp__waitword_init asks of the OS (Windows: create the
+ * semaphore). */
+int mp__os_waitword_create(mp__waitword *w);
 /* Drops this process's cached OS objects for a key (object freed). */
 void mp__os_forget_key(uint64_t key);
+
+/* ---- Lock owners (owner.c; the OS lock of a slot: <os>/owner.c) ---- *
+ * A token names the calling thread across the family: a slot in a table
+ * the backend keeps in the arena (MP__OS_ARENA_AT) and the slot's
+ * generation, so that a thread id the OS hands out again, or a slot
+ * another thread takes over, never passes for a dead owner. The top bit
+ * is never set (POSIX locks keep their waiters flag there). */
+#define MP__OWNER_WAITERS 0x80000000u
+/* The calling thread's token, 0 until it takes its first lock. */
+extern _Thread_local uint32_t mp__owner_token;
+/* Gives the calling thread a token: 0 only when no slot is left. */
+uint32_t mp__owner_claim(void);
+/* The calling thread's token, claimed on first use: never 0 but when no
+ * slot is left. Inline: every lock asks. */
+static inline uint32_t mp__owner_self(void) {
+  uint32_t t = mp__owner_token;
+  return t ? t : mp__owner_claim();
+}
+/* 1 if the thread a token names exited, or its process died; 0 while it
+ * lives (and for the calling thread's own token). */
+int mp__owner_dead(uint32_t token);
+/* A thread that ends normally gives its slot back (POSIX calls it from a
+ * thread-exit hook; on Windows the kernel abandons the slot's mutex). */
+void mp__owner_thread_exit(uint32_t token);
+/* Backend (<os>/owner.c): the OS lock of owner slot idx, kept in `os`
+ * (MP__OWNER_OS_BYTES of the slot, in the arena), which the kernel
+ * releases, and marks, when the thread holding it dies. */
+int mp__os_owner_make(uint32_t idx, void *os); /* made, held by us: 0 */
+int mp__os_owner_take(uint32_t idx, void *os); /* 1: its holder was gone,
+                                                  now we hold it */
+enum {
+  MP__OWNER_HELD,    /* its thread lives */
+  MP__OWNER_FREE,    /* nobody holds it: its thread is gone */
+  MP__OWNER_DIED,    /* its thread died holding it; the probe holds it now */
+  MP__OWNER_UNKNOWN  /* the OS would not say */
+};
+int mp__os_owner_probe(uint32_t idx, void *os);
+void mp__os_owner_release(uint32_t idx, void *os);
+void mp__os_owner_claimed(void); /* the calling thread has a token now */
 
 /* ---- Robust mutex in shared memory ---- *
  * Owned by a thread. If the owner dies holding it, the next lock returns
  * MP_EOWNERDEAD with the mutex held. POSIX: a futex word holding the
- * owner's token, whose death is asked of the kernel (posix/owner.c).
- * Windows: a named kernel mutex (abandonment is what the kernel reports). */
+ * owner's token, whose death is asked of the kernel (owner.c).
+ * Windows: a named kernel mutex (abandonment is what the kernel reports),
+ * with the owner's token beside it. */
 typedef struct mp__rmutex {
   MP__RMUTEX_OS_FIELDS
 } mp__rmutex;
 
-int mp__rmutex_init(mp__rmutex *m, uint64_t key, int recursive);
+/* A mutex of the object at obj (NULL: the arena's own lock). Windows
+ * creates its kernel object here, refusing one that exists already. */
+int mp__rmutex_init(mp__rmutex *m, const void *obj, int recursive);
 /* 0, MP_ETIMEDOUT, MP_EOWNERDEAD, MP_ESTATE (non-recursive, already held
- * by the calling thread), MP_ENOMEM (POSIX: no owner slot left). */
+ * by the calling thread), MP_ENOMEM (no owner slot left). */
 int mp__rmutex_lock(mp__rmutex *m, int timeout_ms);
 int mp__rmutex_unlock(mp__rmutex *m); /* MP_ESTATE if not the owner */
 /* 1 if the calling thread holds it. */
@@ -68,14 +118,21 @@ static inline void mp__cpu_relax(void) {
 /* ---- The arena ---- */
 #define MP__ARENA_TAG 0x4d50000000000000ull /* top bits of every arena id */
 #define MP__ARENA_TAG_MASK 0xffff000000000000ull
+/* Offsets in the arena fit 36 bits (it is at most 64 GiB); the rest of a
+ * handle's offset word holds the handle's check value. */
+#define MP__OFF_BITS 36
+#define MP__OFF_MASK ((UINT64_C(1) << MP__OFF_BITS) - 1)
 
 typedef struct mp__arena_hdr {
   uint64_t magic;
   uint64_t id;
   uint64_t size;               /* bytes reserved */
   _Atomic uint64_t brk;        /* bytes handed out so far */
-  _Atomic uint64_t committed;  /* Windows: bytes committed family-wide */
   _Atomic uint64_t next_key;   /* object ids and wait keys */
+  /* The family's secrets, from the OS's random source, never in a handle:
+   * only processes that map the arena know them. */
+  uint64_t handle_key[2];      /* keys the check value of every handle */
+  uint64_t name_key[2];        /* Windows: in every kernel object's name */
   uint64_t free_head[64];      /* per size class: offset of first free */
   mp__rmutex lock;             /* guards brk and the free lists */
 } mp__arena_hdr;
@@ -87,9 +144,13 @@ extern _Atomic(mp__arena_hdr *) mp__arena_at;
 static inline mp__arena_hdr *mp__arena_get(void) {
   return atomic_load_explicit(&mp__arena_at, memory_order_acquire);
 }
-/* Its id, or 0: a copy of the header's id that saves a dependent load in
- * every handle check. */
+/* Its id, or 0, and its handle key: copies of the header's that save a
+ * dependent load in every handle check. */
 extern _Atomic uint64_t mp__arena_id;
+extern _Atomic uint64_t mp__arena_key[2];
+/* The header's name_key, set before the arena's own lock is made (Windows
+ * names every kernel object with it: win32/names.c). */
+extern uint64_t mp__arena_name_key[2];
 
 /* Creates or confirms the arena. */
 int mp__arena_ensure(void);
@@ -97,31 +158,39 @@ int mp__arena_ensure(void);
 int mp__arena_attach(int64_t handle);
 /* A block of at least size bytes, 16-aligned, zero-filled; its offset. */
 int mp__arena_alloc(size_t size, uint64_t *off);
+/* Frees the block at off. An offset read from shared memory is fine: one
+ * that is not the start of a live block is ignored. */
 void mp__arena_free(uint64_t off);
-/* Bytes from the arena's start this process can touch without asking the
- * OS: the whole arena on Linux, the committed part of its view on Windows.
- * Only grows. */
-extern _Atomic uint64_t mp__arena_usable;
+/* 1 if off is the start of a live block with room for len bytes. Checks
+ * what an offset or a length read from shared memory claims. */
+int mp__arena_block_holds(uint64_t off, uint64_t len);
+/* Bytes from the arena's start this process may touch without asking:
+ * handed out already (below the allocator's brk, so never a page nobody
+ * uses) and, on Windows, committed in this view. Only grows. */
+extern _Atomic uint64_t mp__arena_bound;
 /* The header, then space a backend keeps for itself; blocks come after. */
 #define MP__ARENA_HEADER_BYTES (MP__OS_ARENA_AT + MP__OS_ARENA_BYTES)
 
-/* The address of [off, off+len) in this process, committing on Windows;
- * NULL if out of range. Inline: every operation on every object starts
- * here, and a Lock round trip is only a few nanoseconds more. */
+/* The address of [off, off+len) in this process; NULL unless it lies in
+ * what the allocator handed out. Inline: every operation on every object
+ * starts here, and a Lock round trip is only a few nanoseconds more. */
 void *mp__arena_ptr_slow(uint64_t off, size_t len);
 static inline void *mp__arena_ptr(uint64_t off, size_t len) {
-  uint64_t usable = atomic_load_explicit(&mp__arena_usable, memory_order_acquire);
-  if (off >= MP__ARENA_HEADER_BYTES && off <= usable && len <= usable - off)
+  uint64_t bound = atomic_load_explicit(&mp__arena_bound, memory_order_acquire);
+  if (off >= MP__ARENA_HEADER_BYTES && off <= bound && len <= bound - off)
     return (char *)mp__arena_get() + off;
   return mp__arena_ptr_slow(off, len);
 }
 uint64_t mp__arena_new_key(void);
+/* The arena's offset of p, a pointer into it. */
+static inline uint64_t mp__arena_off(const void *p) {
+  return (uint64_t)((const char *)p - (const char *)mp__arena_get());
+}
 
 /* What a backend mapped: arena.c fills the header and publishes it. */
 typedef struct mp__arena_map {
   void *base;
   uint64_t size;   /* bytes reserved */
-  uint64_t usable; /* bytes touchable at once (Windows: committed) */
 } mp__arena_map;
 /* Backend: create the OS segment and map it. */
 int mp__os_arena_create(uint64_t size_wanted, mp__arena_map *m);
@@ -136,8 +205,8 @@ void mp__os_arena_discard(void *addr, size_t len);
 
 /* ---- Objects ---- *
  * Every object starts with this header; its handle is
- * {arena id, offset, object id}, three words that match the public
- * handle structs. */
+ * {arena id, check << 36 | offset, object id}, three words that match the
+ * public handle structs. */
 typedef struct mp__obj_hdr {
   _Atomic uint64_t id; /* 0 once freed */
   uint32_t type;
@@ -159,6 +228,25 @@ enum {
   MP__T_QUEUE,
 };
 
+/* The check value of a handle to (off, id): a keyed mix, so that only a
+ * process that maps the arena can make a handle that passes, and a forged
+ * or garbled one is refused by a few instructions, before any memory of
+ * the arena is read (a read of a page nobody touched would cost a page). */
+static inline uint64_t mp__handle_check(uint64_t off, uint64_t id) {
+  /* A multiplicative hash with a secret odd multiplier: its top bits
+   * depend on every bit of (offset, id, key 0). One multiply, because a
+   * Lock round trip checks two handles and is a few nanoseconds. */
+  uint64_t x = off << 24 ^ id ^
+               atomic_load_explicit(&mp__arena_key[0], memory_order_relaxed);
+  x *= atomic_load_explicit(&mp__arena_key[1], memory_order_relaxed);
+  return x >> MP__OFF_BITS;
+}
+
+/* The offset a handle names (its check value stripped). */
+static inline uint64_t mp__handle_off(const mp__handle *h) {
+  return h->off & MP__OFF_MASK;
+}
+
 /* A zeroed object of size bytes (header included) and its handle. */
 int mp__obj_create(uint32_t type, size_t size, mp__handle *h, void **obj);
 /* MP_EINVAL: zeroed, freed or forged; MP_ENOTSUP: another arena, or this
@@ -171,11 +259,11 @@ static inline int mp__obj_lookup(const void *handle, uint32_t type, void **obj) 
     return MP_EINVAL;
   if (h->arena != atomic_load_explicit(&mp__arena_id, memory_order_relaxed))
     return MP_ENOTSUP;
-  if (h->off % 16 != 0)
+  uint64_t off = mp__handle_off(h);
+  if (off % 16 != 0 || h->off >> MP__OFF_BITS != mp__handle_check(off, h->id))
     return MP_EINVAL;
-  /* Any offset inside the usable arena is safe to read; past the
-   * allocated part it reads zeros, which no live id matches. */
-  mp__obj_hdr *o = (mp__obj_hdr *)mp__arena_ptr(h->off, sizeof *o);
+  /* Only now is memory read, and only inside what was handed out. */
+  mp__obj_hdr *o = (mp__obj_hdr *)mp__arena_ptr(off, sizeof *o);
   if (!o || atomic_load_explicit(&o->id, memory_order_acquire) != h->id ||
       o->type != type)
     return MP_EINVAL;

@@ -20,18 +20,26 @@ int mp_shm_create(mp_shm *m, size_t size) {
   return 0;
 }
 
-void *mp_shm_ptr(mp_shm m) {
+/* The object, with a size its block really holds: the size word is in
+ * shared memory, where any process of the family can overwrite it. */
+static shm_obj *lookup(mp_shm *m) {
   shm_obj *o;
-  if (mp__obj_lookup(&m, MP__T_SHM, (void **)&o) < 0)
+  if (mp__obj_lookup(m, MP__T_SHM, (void **)&o) < 0 ||
+      o->size > (uint64_t)PTRDIFF_MAX ||
+      !mp__arena_block_holds(mp__handle_off((mp__handle *)m),
+                             sizeof *o + o->size))
     return NULL;
-  /* Commits the whole block in this process's view (Windows). */
-  return mp__arena_ptr(m._off + sizeof *o, (size_t)o->size) ? (void *)(o + 1)
-                                                             : NULL;
+  return o;
+}
+
+void *mp_shm_ptr(mp_shm m) {
+  shm_obj *o = lookup(&m);
+  return o ? (void *)(o + 1) : NULL;
 }
 
 size_t mp_shm_size(mp_shm m) {
-  shm_obj *o;
-  return mp__obj_lookup(&m, MP__T_SHM, (void **)&o) < 0 ? 0 : (size_t)o->size;
+  shm_obj *o = lookup(&m);
+  return o ? (size_t)o->size : 0;
 }
 
 int mp_shm_free(mp_shm *m) { return mp__obj_free(m, MP__T_SHM, NULL, 0); }

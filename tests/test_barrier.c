@@ -7,6 +7,10 @@
 
 #include <string.h>
 
+#ifdef MPROC_FAULT_POINTS
+#include "fault.h"
+#endif
+
 #define N 5
 #define MANY_PASSES 300
 
@@ -350,6 +354,59 @@ static void test_barrier_bad_input(void **state) {
   assert_int_equal(mp_barrier_free(&copy), MP_EINVAL);
 }
 
+/* The last party killed after it ended the round but before its wake (it
+ * dies holding the barrier's own lock too): the party asleep in an
+ * infinite wait passes all the same, and the barrier goes on. */
+typedef struct wake_arg {
+  mp_barrier b;
+  mp_sem ready;
+} wake_arg;
+
+#ifdef MPROC_FAULT_POINTS
+static int role_first_forever(void *p) {
+  wake_arg *a = p;
+  SU_CHECK(mp_sem_release(&a->ready) == 0);
+  SU_CHECK(mp_barrier_wait(&a->b, MP_INFINITE) == 0);
+  return 0;
+}
+
+static int role_last_and_die(void *p) {
+  wake_arg *a = p;
+  su_wait_asleep(&a->ready);
+  mp__fault_arm("barrier.wake", 0, MP__FAULT_KILL, 0);
+  mp_barrier_wait(&a->b, MP_INFINITE);
+  SU_CHECK(!"killed at barrier.wake");
+  return 0;
+}
+
+static int role_pass_once(void *p) {
+  wake_arg *a = p;
+  int rc = mp_barrier_wait(&a->b, TST_LONG_MS);
+  SU_CHECK(rc == 0 || rc == 1);
+  return 0;
+}
+#endif
+
+static void test_barrier_killed_before_wake(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip();
+#else
+  wake_arg a;
+  assert_int_equal(mp_barrier_create(&a.b, 2), 0);
+  assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
+  su_killed_before_wake(role_first_forever, role_last_and_die, &a, sizeof a);
+  assert_int_equal(mp_barrier_broken(&a.b), 0);
+  assert_int_equal(mp_barrier_n_waiting(&a.b), 0);
+  mp_process *p = tst_start(role_pass_once, &a, sizeof a, NULL);
+  int rc = mp_barrier_wait(&a.b, TST_LONG_MS);
+  assert_true(rc == 0 || rc == 1);
+  su_join_n(&p, 1, 0);
+  assert_int_equal(mp_barrier_free(&a.b), 0);
+  assert_int_equal(mp_sem_free(&a.ready), 0);
+#endif
+}
+
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -364,6 +421,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_barrier_many_passes),
       cmocka_unit_test(test_barrier_state),
       cmocka_unit_test(test_barrier_bad_input),
+      cmocka_unit_test_teardown(test_barrier_killed_before_wake,
+                                tst_teardown_processes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

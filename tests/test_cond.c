@@ -9,6 +9,10 @@
 
 #include <string.h>
 
+#ifdef MPROC_FAULT_POINTS
+#include "fault.h"
+#endif
+
 #define MANY_THREADS 70 /* more timed-out waiters than cond.c keeps holes */
 
 typedef struct board {
@@ -270,6 +274,36 @@ static void test_cond_timed_out_waiter_takes_no_notify(void **state) {
   unmake(&a);
 }
 
+/* Waiters killed while they wait do not swallow notifies: each notify(1)
+ * reaches the live waiter behind a dead one. (A dead waiter's ticket used
+ * to count as woken, and the live waiter timed out: "notify lost".) */
+static void test_cond_killed_waiter_takes_no_notify(void **state) {
+  (void)state;
+  c_arg a;
+  make(&a);
+  mp_process *ps[4]; /* dead, live, dead, live, in ticket order */
+  for (int i = 0; i < 4; i++) {
+    ps[i] = tst_start(role_f, &a, sizeof a, NULL);
+    tst_guard_process(ps[i]);
+    wait_sleeping(&a, 1);
+  }
+  for (int i = 0; i < 4; i += 2) {
+    assert_int_equal(mp_process_kill(ps[i]), 0);
+    assert_int_equal(tst_join_code(ps[i], TST_LONG_MS), -9);
+    assert_int_equal(tst_free(ps[i]), 0);
+  }
+  assert_int_equal(woken(&a), 0);
+  notify(&a, 1);
+  assert_true(su_wait_sem(&a.woken, 1, 10000));
+  assert_int_equal(tst_join_code(ps[1], TST_LONG_MS), 0);
+  assert_int_equal(tst_free(ps[1]), 0);
+  notify(&a, 1);
+  assert_true(su_wait_sem(&a.woken, 2, 10000));
+  assert_int_equal(tst_join_code(ps[3], TST_LONG_MS), 0);
+  assert_int_equal(tst_free(ps[3]), 0);
+  unmake(&a);
+}
+
 /* The same with more timed-out waiters than the condition tracks: the
  * notifies may wake more than asked, never fewer. */
 static void test_cond_many_timed_out_waiters(void **state) {
@@ -456,6 +490,109 @@ static void test_cond_holder_killed(void **state) {
   unmake(&a);
 }
 
+/* A thread that exits holding the condition's lock is a dead owner, also
+ * for a new thread the OS gives its id to (Windows does so soon): that
+ * thread is not the holder, so notify, wait and release are MP_ESTATE, and
+ * its acquire reports the death. Before owner tokens, Windows compared
+ * (pid, tid), and the heir of the id passed the held check. */
+typedef struct cond_heir {
+  mp_cond *c;
+  uint64_t tid, dead_tid;
+  int last;
+  int notify, wait, release_first, acquire, notify_held, release;
+} cond_heir;
+
+static int thread_hold_and_exit(void *arg) {
+  cond_heir *h = arg;
+  h->tid = su_thread_id();
+  return mp_cond_acquire(h->c, 0);
+}
+
+static int thread_cond_heir(void *arg) {
+  cond_heir *h = arg;
+  h->tid = su_thread_id();
+  if (h->tid != h->dead_tid && !h->last)
+    return 1;
+  h->notify = mp_cond_notify(h->c, 1);
+  h->wait = mp_cond_wait(h->c, 0);
+  h->release_first = mp_cond_release(h->c);
+  h->acquire = mp_cond_acquire(h->c, TST_LONG_MS);
+  h->notify_held = mp_cond_notify_all(h->c);
+  h->release = mp_cond_release(h->c);
+  return 0;
+}
+
+static void test_cond_thread_id_reused(void **state) {
+  (void)state;
+  c_arg a;
+  make(&a);
+  cond_heir dead, next;
+  memset(&dead, 0, sizeof dead);
+  memset(&next, 0, sizeof next);
+  dead.c = next.c = &a.cond;
+  tst_thread *t = tst_thread_start(thread_hold_and_exit, &dead);
+  assert_non_null(t);
+  assert_int_equal(tst_thread_join(t), 0);
+  next.dead_tid = dead.tid;
+  int64_t t0 = tst_now_ms();
+  for (int i = 0; i < 4000; i++) {
+    next.last = i + 1 == 4000 || tst_now_ms() - t0 > 20000;
+    t = tst_thread_start(thread_cond_heir, &next);
+    assert_non_null(t);
+    if (tst_thread_join(t) == 0)
+      break;
+  }
+  print_message("thread id of the dead holder %s\n",
+                next.tid == dead.tid ? "reused" : "not reused");
+  assert_int_equal(next.notify, MP_ESTATE);
+  assert_int_equal(next.wait, MP_ESTATE);
+  assert_int_equal(next.release_first, MP_ESTATE);
+  assert_int_equal(next.acquire, MP_EOWNERDEAD);
+  assert_int_equal(next.notify_held, 0);
+  assert_int_equal(next.release, 0);
+  assert_int_equal(mp_cond_acquire(&a.cond, 0), 0);
+  assert_int_equal(mp_cond_release(&a.cond), 0);
+  unmake(&a);
+}
+
+/* A notify killed after it moved the mark but before its wake (it dies
+ * holding the lock, too): the process asleep in an infinite wait returns,
+ * with the lock, and hears of the death. */
+#ifdef MPROC_FAULT_POINTS
+static int role_wait_forever(void *arg) {
+  c_arg *a = arg;
+  SU_CHECK(mp_cond_acquire(&a->cond, TST_LONG_MS) == 0);
+  SU_CHECK(mp_sem_release(&a->sleeping) == 0);
+  SU_CHECK(mp_cond_wait(&a->cond, MP_INFINITE) == MP_EOWNERDEAD);
+  SU_CHECK(mp_cond_release(&a->cond) == 0);
+  return 0;
+}
+
+static int role_notify_and_die(void *arg) {
+  c_arg *a = arg;
+  su_wait_asleep(&a->sleeping);
+  SU_CHECK(mp_cond_acquire(&a->cond, TST_LONG_MS) == 0);
+  mp__fault_arm("cond.notify.wake", 0, MP__FAULT_KILL, 0);
+  mp_cond_notify(&a->cond, 1);
+  SU_CHECK(!"killed at cond.notify.wake");
+  return 0;
+}
+#endif
+
+static void test_cond_notify_killed_before_wake(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip();
+#else
+  c_arg a;
+  make(&a);
+  su_killed_before_wake(role_wait_forever, role_notify_and_die, &a, sizeof a);
+  assert_int_equal(mp_cond_acquire(&a.cond, 0), 0);
+  assert_int_equal(mp_cond_release(&a.cond), 0);
+  unmake(&a);
+#endif
+}
+
 static int never(void *arg) {
   (void)arg;
   return 0;
@@ -507,6 +644,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cond_notify_skips_later_waiters),
       cmocka_unit_test(test_cond_timed_out_waiter_takes_no_notify),
       cmocka_unit_test(test_cond_many_timed_out_waiters),
+      cmocka_unit_test_teardown(test_cond_killed_waiter_takes_no_notify,
+                                tst_teardown_processes),
       cmocka_unit_test(test_cond_timeout),
       cmocka_unit_test(test_cond_needs_lock),
       cmocka_unit_test(test_cond_wait_releases_recursive_lock),
@@ -514,6 +653,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cond_wait_for_timeout),
       cmocka_unit_test(test_cond_wait_result),
       cmocka_unit_test(test_cond_holder_killed),
+      cmocka_unit_test(test_cond_thread_id_reused),
+      cmocka_unit_test_teardown(test_cond_notify_killed_before_wake,
+                                tst_teardown_processes),
       cmocka_unit_test(test_cond_bad_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

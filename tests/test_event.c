@@ -6,6 +6,10 @@
 
 #include <string.h>
 
+#ifdef MPROC_FAULT_POINTS
+#include "fault.h"
+#endif
+
 #define PROCS 5
 
 typedef struct e_arg {
@@ -157,6 +161,46 @@ static void test_event_bad_input(void **state) {
   assert_int_equal(mp_event_free(&copy), MP_EINVAL);
 }
 
+/* A set killed after the flag went up but before its wake: the process
+ * asleep in an infinite wait returns all the same. */
+typedef struct wake_arg {
+  mp_event e;
+  mp_sem ready;
+} wake_arg;
+
+#ifdef MPROC_FAULT_POINTS
+static int role_wait_forever(void *p) {
+  wake_arg *a = p;
+  SU_CHECK(mp_sem_release(&a->ready) == 0);
+  SU_CHECK(mp_event_wait(&a->e, MP_INFINITE) == 0);
+  return 0;
+}
+
+static int role_set_and_die(void *p) {
+  wake_arg *a = p;
+  su_wait_asleep(&a->ready);
+  mp__fault_arm("event.set.wake", 0, MP__FAULT_KILL, 0);
+  mp_event_set(&a->e);
+  SU_CHECK(!"killed at event.set.wake");
+  return 0;
+}
+#endif
+
+static void test_event_set_killed_before_wake(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip();
+#else
+  wake_arg a;
+  assert_int_equal(mp_event_create(&a.e), 0);
+  assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
+  su_killed_before_wake(role_wait_forever, role_set_and_die, &a, sizeof a);
+  assert_int_equal(mp_event_is_set(&a.e), 1);
+  assert_int_equal(mp_event_free(&a.e), 0);
+  assert_int_equal(mp_sem_free(&a.ready), 0);
+#endif
+}
+
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -164,6 +208,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_event_many_waiters),
       cmocka_unit_test(test_event_set_then_clear_wakes_sleepers),
       cmocka_unit_test(test_event_bad_input),
+      cmocka_unit_test_teardown(test_event_set_killed_before_wake,
+                                tst_teardown_processes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

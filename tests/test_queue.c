@@ -11,6 +11,10 @@
 
 #include "sync_util.h"
 
+#ifdef MPROC_FAULT_POINTS
+#include "fault.h"
+#endif
+
 #define BIG ((size_t)64 << 20)
 #define MID ((size_t)300 << 10) /* above the inline limit: own block */
 #define INL ((size_t)200 << 10) /* below it: copied under the put lock */
@@ -683,6 +687,278 @@ static void test_get_timeout_while_writer_killed(void **state) {
   assert_int_equal(mp_queue_free(&q), 0);
 }
 
+/* ---- Killed between publishing and waking (issue 7 #4) ----
+ * A put, get or task_done killed after its change is visible but before
+ * its wake: the process asleep in an infinite get, put or join notices
+ * all the same. (Reproduced before: the consumer stayed in
+ * get(MP_INFINITE) with qsize 1.) */
+
+typedef enum { W_PUT, W_GET, W_TASK_DONE } wake_op;
+
+typedef struct wake_arg {
+  mp_queue q;
+  mp_sem ready;
+  wake_op op; /* what the killer does; the waiter waits for its effect */
+} wake_arg;
+
+#ifdef MPROC_FAULT_POINTS
+/* Asleep for ever in get (op put), put on a full queue (op get) or join
+ * (op task_done), until the killer's change. */
+static int role_wake_waiter(void *p) {
+  wake_arg *a = p;
+  char buf[16];
+  size_t len = 0;
+  SU_CHECK(mp_sem_release(&a->ready) == 0);
+  if (a->op == W_PUT) {
+    SU_CHECK(mp_queue_get(&a->q, buf, sizeof buf, &len, MP_INFINITE) == 0);
+    SU_CHECK(len == 5 && memcmp(buf, "hello", 5) == 0);
+  } else if (a->op == W_GET) {
+    SU_CHECK(put_str(&a->q, "later", MP_INFINITE) == 0);
+  } else {
+    SU_CHECK(mp_queue_join(&a->q, MP_INFINITE) == 0);
+  }
+  return 0;
+}
+
+static int role_wake_killer(void *p) {
+  static const char *const points[] = {"queue.put.wake", "queue.get.wake",
+                                       "queue.task_done.wake"};
+  wake_arg *a = p;
+  char buf[16];
+  size_t len;
+  su_wait_asleep(&a->ready);
+  mp__fault_arm(points[a->op], 0, MP__FAULT_KILL, 0);
+  if (a->op == W_PUT)
+    put_str(&a->q, "hello", 0);
+  else if (a->op == W_GET)
+    mp_queue_get(&a->q, buf, sizeof buf, &len, 0);
+  else
+    mp_queue_task_done(&a->q);
+  SU_CHECK(!"killed at the fault point");
+  return 0;
+}
+#endif
+
+/* The queue for op, as the waiter must find it, and after the kill. */
+static void killed_before_wake(wake_op op) {
+#ifndef MPROC_FAULT_POINTS
+  (void)op;
+  skip();
+#else
+  wake_arg a;
+  a.op = op;
+  assert_int_equal(op == W_TASK_DONE ? mp_joinable_queue_create(&a.q, 0)
+                                     : mp_queue_create(&a.q, op == W_GET),
+                   0);
+  assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
+  if (op != W_PUT) /* W_GET: full; W_TASK_DONE: one task not done */
+    assert_int_equal(put_str(&a.q, "first", 0), 0);
+  if (op == W_TASK_DONE)
+    assert_get_str(&a.q, "first", 0);
+  su_killed_before_wake(role_wake_waiter, role_wake_killer, &a, sizeof a);
+  if (op == W_GET)
+    assert_get_str(&a.q, "later", 0);
+  assert_int_equal(mp_queue_qsize(&a.q), 0);
+  assert_int_equal(mp_queue_join(&a.q, 0), op == W_TASK_DONE ? 0 : MP_ENOTSUP);
+  assert_int_equal(mp_queue_free(&a.q), 0);
+  assert_int_equal(mp_sem_free(&a.ready), 0);
+#endif
+}
+
+static void test_put_killed_before_wake(void **state) {
+  (void)state;
+  killed_before_wake(W_PUT);
+}
+
+static void test_get_killed_before_wake(void **state) {
+  (void)state;
+  killed_before_wake(W_GET);
+}
+
+static void test_task_done_killed_before_wake(void **state) {
+  (void)state;
+  killed_before_wake(W_TASK_DONE);
+}
+
+/* ---- A rogue process of the family (issue 7 #11) ----
+ * Every byte of a queue lives in the arena, where any process of the
+ * family can write. A rogue child overwrites one word of each of many
+ * queues (every word of the object, the head record's header and payload,
+ * the head chunk's link) with values that look like offsets, lengths and
+ * positions; this process then uses each queue: every call returns an
+ * MP_E* code or a message no longer than the buffer, never a crash, a hang
+ * or a copy out of bounds (the ASan leg checks the last), and every queue
+ * can be freed. Then aimed corruptions, each of which must make the next
+ * get fail with MP_EINVAL: a record's length that runs past its chunk (the
+ * queue used to copy it), a large message's length past its block or its
+ * offset off any block, a record that is not a message. These know the
+ * record layout of queue.c: a header {seq, len << 2 | kind}, kind 1 for an
+ * inline message, 2 for a large one (its block's offset follows), 3 for
+ * "continued in the next chunk", 0 for nothing yet. */
+#define ROGUE_MAX 96
+#define ROGUE_PATTERNS 12
+#define ROGUE_BIG (300u << 10)
+
+#define ROGUE_CHUNK_DATA (((size_t)1 << 20) - 32) /* a chunk's records */
+#define ROGUE_AIMED 5
+
+typedef struct rogue_arg {
+  mp_queue q[ROGUE_MAX];
+  int n;
+  int target;  /* 0: object word i; 1: head record word i, 4: chunk link;
+                  2: aimed corruption i */
+  int pattern; /* what is written (rogue_value) */
+} rogue_arg;
+
+/* The aimed corruptions, on a queue whose head record is inline (i < 3)
+ * or a large message's (i >= 3): the header word or the offset. */
+static void rogue_aim(int i, uint64_t *rec) {
+  switch (i) {
+  case 0: rec[1] = (uint64_t)ROGUE_CHUNK_DATA << 2 | 1; break;
+  case 1: rec[1] = (uint64_t)5 << 2 | 0; break;
+  case 2: rec[1] = (uint64_t)5 << 2 | 3; break;
+  case 3: rec[1] = (uint64_t)(600u << 10) << 2 | 2; break;
+  default: rec[2] += 4096; break;
+  }
+}
+
+static uint64_t rogue_value(uint64_t old, int pattern) {
+  switch (pattern) {
+  case 0: return 0;
+  case 1: return 1;
+  case 2: return UINT64_MAX;
+  case 3: return old + 16;
+  case 4: return old - 16;
+  case 5: return old ^ ((uint64_t)1 << 21); /* a position's chunk bits */
+  case 6: return old ^ ((uint64_t)1 << 36);
+  case 7: return old ^ 3;                   /* a record's kind */
+  case 8: return old << 8;                  /* a record's length */
+  case 9: return (uint64_t)1 << 40;
+  case 10: return old | ((uint64_t)1 << 62);
+  default: return old * 0x9e3779b97f4a7c15ull;
+  }
+}
+
+#ifdef MPROC_FAULT_POINTS
+static int role_rogue(void *p) {
+  rogue_arg *a = p;
+  for (int i = 0; i < a->n; i++) {
+    void *obj, *chunk, *rec;
+    size_t bytes;
+    SU_CHECK(mp__fault_queue_memory(&a->q[i], &obj, &bytes, &chunk, &rec) == 0);
+    if (a->target == 2) {
+      rogue_aim(i, rec);
+      continue;
+    }
+    uint64_t *w = a->target == 0 ? (uint64_t *)obj + i
+                  : i < 4       ? (uint64_t *)rec + i
+                                : (uint64_t *)chunk;
+    *w = rogue_value(*w, a->pattern);
+  }
+  return 0;
+}
+#endif
+
+static int rogue_rc_ok(int rc) {
+  return rc >= 0 || rc == MP_EEMPTY || rc == MP_EFULL || rc == MP_EMSGSIZE ||
+         rc == MP_EINVAL || rc == MP_ESTATE || rc == MP_ENOMEM ||
+         rc == MP_ESYS || rc == MP_ENOTSUP;
+}
+
+/* Uses a corrupted queue every way that cannot wait for ever. */
+static void use_corrupted(mp_queue *q, unsigned char *buf, size_t cap,
+                          int *bad) {
+  size_t len = 0;
+  int rc;
+  *bad += !rogue_rc_ok(mp_queue_qsize(q));
+  *bad += !rogue_rc_ok(mp_queue_empty(q));
+  *bad += !rogue_rc_ok(mp_queue_full(q));
+  for (int i = 0; i < 3; i++) {
+    len = 0;
+    rc = mp_queue_get(q, buf, cap, &len, 0);
+    *bad += !rogue_rc_ok(rc) || (rc == 0 && len > cap);
+  }
+  *bad += !rogue_rc_ok(mp_queue_put(q, "again", 5, 0));
+  len = 0;
+  rc = mp_queue_get(q, buf, cap, &len, 0);
+  *bad += !rogue_rc_ok(rc) || (rc == 0 && len > cap);
+  *bad += !rogue_rc_ok(mp_queue_task_done(q));
+  rc = mp_queue_free(q);
+  *bad += rc != 0 && rc != MP_EINVAL;
+}
+
+static void test_rogue_corrupts_queue(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip(); /* the rogue finds the queue's memory through a test-only view */
+#else
+  size_t cap = 1u << 20;
+  unsigned char *buf = malloc(cap), *big = malloc(ROGUE_BIG);
+  assert_non_null(buf);
+  assert_non_null(big);
+  fill(big, ROGUE_BIG, 3);
+  static rogue_arg a;
+  int bad = 0;
+  for (int target = 0; target < 3; target++) {
+    for (int pattern = 0; pattern < ROGUE_PATTERNS; pattern++) {
+      memset(&a, 0, sizeof a);
+      a.target = target ? 1 : 0;
+      a.pattern = pattern;
+      a.n = 5;
+      for (int i = 0; i < ROGUE_MAX && i < a.n; i++) {
+        mp_queue *q = &a.q[i];
+        assert_int_equal(
+            i % 2 ? mp_joinable_queue_create(q, 8) : mp_queue_create(q, 0), 0);
+        if (target == 2) /* the head record is a large message's */
+          assert_int_equal(mp_queue_put(q, big, ROGUE_BIG, 0), 0);
+        assert_int_equal(put_str(q, "hello", 0), 0);
+        assert_int_equal(put_str(q, "world!", 0), 0);
+        if (i == 0 && target == 0) {
+          void *obj, *chunk, *rec;
+          size_t bytes;
+          assert_int_equal(
+              mp__fault_queue_memory(q, &obj, &bytes, &chunk, &rec), 0);
+          a.n = (int)(bytes / 8);
+          assert_true(a.n <= ROGUE_MAX);
+        }
+      }
+      mp_process *p = tst_start(role_rogue, &a, sizeof a, NULL);
+      su_join_n(&p, 1, 0);
+      for (int i = 0; i < a.n; i++)
+        use_corrupted(&a.q[i], buf, cap, &bad);
+    }
+  }
+  assert_int_equal(bad, 0);
+
+  memset(&a, 0, sizeof a);
+  a.target = 2;
+  a.n = ROGUE_AIMED;
+  for (int i = 0; i < a.n; i++) {
+    assert_int_equal(mp_queue_create(&a.q[i], 0), 0);
+    if (i >= 3)
+      assert_int_equal(mp_queue_put(&a.q[i], big, ROGUE_BIG, 0), 0);
+    assert_int_equal(put_str(&a.q[i], "hello", 0), 0);
+  }
+  mp_process *p = tst_start(role_rogue, &a, sizeof a, NULL);
+  su_join_n(&p, 1, 0);
+  for (int i = 0; i < a.n; i++) {
+    size_t len = 0;
+    int rc = mp_queue_get(&a.q[i], buf, cap, &len, 0);
+    if (rc != MP_EINVAL)
+      fail_msg("aimed corruption %d: get returned %d, %zu bytes", i, rc, len);
+    int again = mp_queue_free(&a.q[i]);
+    assert_true(again == 0 || again == MP_EINVAL);
+  }
+  /* The family goes on. */
+  mp_queue q;
+  assert_int_equal(mp_queue_create(&q, 0), 0);
+  assert_still_works(&q, big, ROGUE_BIG);
+  assert_int_equal(mp_queue_free(&q), 0);
+  free(buf);
+  free(big);
+#endif
+}
+
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   unsigned seed = (unsigned)tst_now_ms();
@@ -703,6 +979,13 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_kill_producer_mid_put_inline),
       cmocka_unit_test(test_kill_consumer_mid_get),
       cmocka_unit_test(test_get_timeout_while_writer_killed),
+      cmocka_unit_test_teardown(test_put_killed_before_wake,
+                                tst_teardown_processes),
+      cmocka_unit_test_teardown(test_get_killed_before_wake,
+                                tst_teardown_processes),
+      cmocka_unit_test_teardown(test_task_done_killed_before_wake,
+                                tst_teardown_processes),
+      cmocka_unit_test(test_rogue_corrupts_queue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

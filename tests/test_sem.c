@@ -8,6 +8,10 @@
 #include <limits.h>
 #include <string.h>
 
+#ifdef MPROC_FAULT_POINTS
+#include "fault.h"
+#endif
+
 #define PROCS 4
 
 typedef struct board {
@@ -299,6 +303,48 @@ static void test_semaphore_bad_input(void **state) {
   assert_int_equal(mp_sem_free(&copy), MP_EINVAL);
 }
 
+/* A release killed after the count went up but before its wake: the
+ * process asleep in an infinite acquire takes the unit all the same. */
+typedef struct wake_arg {
+  mp_sem s, ready;
+} wake_arg;
+
+#ifdef MPROC_FAULT_POINTS
+static int role_acquire_forever(void *p) {
+  wake_arg *a = p;
+  SU_CHECK(mp_sem_release(&a->ready) == 0);
+  SU_CHECK(mp_sem_acquire(&a->s, MP_INFINITE) == 0);
+  return 0;
+}
+
+static int role_release_and_die(void *p) {
+  wake_arg *a = p;
+  su_wait_asleep(&a->ready);
+  mp__fault_arm("sem.release.wake", 0, MP__FAULT_KILL, 0);
+  mp_sem_release(&a->s);
+  SU_CHECK(!"killed at sem.release.wake");
+  return 0;
+}
+#endif
+
+static void test_semaphore_release_killed_before_wake(void **state) {
+  (void)state;
+#ifndef MPROC_FAULT_POINTS
+  skip();
+#else
+  wake_arg a;
+  assert_int_equal(mp_sem_create(&a.s, 0, 0), 0);
+  assert_int_equal(mp_sem_create(&a.ready, 0, 0), 0);
+  su_killed_before_wake(role_acquire_forever, role_release_and_die, &a,
+                        sizeof a);
+  unsigned v = 99;
+  assert_int_equal(mp_sem_value(&a.s, &v), 0);
+  assert_int_equal(v, 0);
+  assert_int_equal(mp_sem_free(&a.s), 0);
+  assert_int_equal(mp_sem_free(&a.ready), 0);
+#endif
+}
+
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -310,6 +356,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_semaphore_producers_consumers),
       cmocka_unit_test(test_semaphore_value_across_processes),
       cmocka_unit_test(test_semaphore_bad_input),
+      cmocka_unit_test_teardown(test_semaphore_release_killed_before_wake,
+                                tst_teardown_processes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,6 +157,47 @@ static void test_shm_bad_input(void **state) {
   assert_int_equal(mp_shm_free(&m), 0);
 }
 
+/* Bytes a program writes into shared memory never pass for an object,
+ * whatever offset a forger computes for them: not {5, 1} (an id and the
+ * Lock type), and not a copy of a real Lock's id. Refused before any use,
+ * so acquire leaves the bytes as they were. */
+static void test_shm_bytes_mimicking_a_lock(void **state) {
+  (void)state;
+  mp_lock real;
+  assert_int_equal(mp_lock_create(&real), 0);
+  mp_shm m;
+  enum { SLOTS = 256 };
+  uint64_t *w = su_shm_new(&m, SLOTS * 16);
+  for (int k = 0; k < SLOTS; k++) {
+    w[2 * k] = k % 2 ? real._id : 5;
+    w[2 * k + 1] = 1; /* type 1, flags 0: a Lock's header */
+  }
+  uint64_t before[SLOTS * 2];
+  memcpy(before, w, sizeof before);
+  const uint64_t low36 = ((uint64_t)1 << 36) - 1;
+  int passed = 0;
+  for (int k = 0; k < SLOTS; k++) {
+    /* The data starts 32 bytes into the object. */
+    uint64_t off = m._off + 32 + 16 * (uint64_t)k;
+    uint64_t offs[3] = {off, off & low36, (real._off & ~low36) | (off & low36)};
+    uint64_t ids[2] = {5, real._id};
+    for (int i = 0; i < 3; i++)
+      for (int j = 0; j < 2; j++) {
+        mp_lock f = {m._arena, offs[i], ids[j]};
+        passed += mp_lock_acquire(&f, 0) != MP_EINVAL;
+        passed += mp_lock_release(&f) != MP_EINVAL;
+        mp_rlock r = {m._arena, offs[i], ids[j]};
+        passed += mp_rlock_acquire(&r, 0) != MP_EINVAL;
+      }
+  }
+  assert_int_equal(passed, 0);
+  assert_memory_equal(w, before, sizeof before);
+  assert_int_equal(mp_lock_acquire(&real, 0), 0);
+  assert_int_equal(mp_lock_release(&real), 0);
+  assert_int_equal(mp_lock_free(&real), 0);
+  assert_int_equal(mp_shm_free(&m), 0);
+}
+
 /* ---- the family that must leave nothing behind ---- */
 
 typedef struct fam_arg {
@@ -355,6 +396,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_shm_64_mib),
       cmocka_unit_test(test_shm_free),
       cmocka_unit_test(test_shm_bad_input),
+      cmocka_unit_test(test_shm_bytes_mimicking_a_lock),
       cmocka_unit_test(test_shm_family_exit_leaves_nothing),
       cmocka_unit_test(test_shm_family_killed_leaves_nothing),
   };

@@ -44,7 +44,6 @@ static int map_fd(int fd, uint64_t size, mp__arena_map *m) {
     return mp__os_error(errno);
   m->base = p;
   m->size = size;
-  m->usable = size; /* shared file pages appear on first touch */
   arena_fd = fd;
   return 0;
 }

@@ -51,22 +51,10 @@ int mp__posix_peer(int fd, mp_pid *pid, uint64_t *uid);
   uint32_t depth;                                                              \
   uint32_t recursive;
 
-/* Set in a Lock's word while someone sleeps on it: release must wake. */
-#define MP__OWNER_WAITERS 0x80000000u
-/* The calling thread's owner token, 0 until it takes its first lock. */
-extern _Thread_local uint32_t mp__owner_token;
-/* Gives the calling thread a token: 0 only when no slot is left. */
-uint32_t mp__owner_claim(void);
-/* The calling thread's token, claimed on first use: never 0 but when no
- * slot is left, never with the waiters bit. Inline: every lock asks. */
-static inline uint32_t mp__owner_self(void) {
-  uint32_t t = mp__owner_token;
-  return t ? t : mp__owner_claim();
-}
-/* 1 if the thread a token names exited, or its process died. */
-int mp__owner_dead(uint32_t token);
 /* After fork, in the child: the thread has no token yet. */
 void mp__owner_forget_in_child(void);
+/* A lock-owner slot's OS lock (owner.c): a robust pthread mutex. */
+#define MP__OWNER_OS_BYTES sizeof(pthread_mutex_t)
 
 /* Where in the arena the owner table lives: after the arena header, before
  * the first block (see MP__ARENA_HEADER_BYTES in shared.h). */

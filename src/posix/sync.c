@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "fault.h"
 #include "shared.h"
 
 /* FUTEX_WAIT's relative timeout runs on CLOCK_MONOTONIC. No PRIVATE flag:
@@ -53,6 +54,12 @@ void mp__waitword_wake(mp__waitword *w, uint32_t n) {
           NULL, NULL, 0);
 }
 
+/* A futex needs nothing from the OS until someone sleeps. */
+int mp__os_waitword_create(mp__waitword *w) {
+  (void)w;
+  return 0;
+}
+
 void mp__os_forget_key(uint64_t key) { (void)key; }
 
 /* ---- The robust mutex: a futex word with the owner's token ----
@@ -63,8 +70,8 @@ void mp__os_forget_key(uint64_t key) { (void)key; }
 #define WAITERS MP__OWNER_WAITERS
 #define SPIN 200
 
-int mp__rmutex_init(mp__rmutex *m, uint64_t key, int recursive) {
-  (void)key;
+int mp__rmutex_init(mp__rmutex *m, const void *obj, int recursive) {
+  (void)obj;
   atomic_store(&m->word, 0);
   m->depth = 0;
   m->recursive = recursive != 0;
@@ -121,6 +128,7 @@ static int lock_slow(mp__rmutex *m, uint32_t self, int timeout_ms) {
         !atomic_compare_exchange_weak(&m->word, &v, v | WAITERS))
       continue;
     futex_wait(&m->word, v | WAITERS, mp__deadline_nap(&d, &nap));
+    MP__FAULT("lock.woken");
     slept = probe = 1;
   }
 }
@@ -143,8 +151,10 @@ int mp__rmutex_unlock(mp__rmutex *m) {
   uint32_t self = mp__owner_token;
   if (!self || (atomic_load(&m->word) & ~WAITERS) != self)
     return MP_ESTATE;
-  if (m->recursive && --m->depth > 0)
+  if (m->recursive && m->depth > 1) {
+    m->depth--;
     return 0;
+  }
   /* Only the waiters bit can change under us: the word is ours. */
   if (atomic_exchange(&m->word, 0) & WAITERS)
     syscall(SYS_futex, &m->word, FUTEX_WAKE, 1, NULL, NULL, 0);

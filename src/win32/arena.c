@@ -6,29 +6,39 @@
 #include "shared.h"
 
 static HANDLE section;
+static void *view;
+static uint64_t view_size;
+/* How far this view is committed; only grows. */
+static _Atomic uint64_t view_committed;
 
 static int map_section(HANDLE h, uint64_t size, mp__arena_map *m) {
-  void *view = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
-  if (!view)
+  void *v = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+  if (!v)
     return mp__os_error((int)GetLastError());
-  /* The header page first: it says how much the family has committed. */
-  if (!VirtualAlloc(view, 65536, MEM_COMMIT, PAGE_READWRITE)) {
-    int rc = mp__os_error((int)GetLastError());
-    UnmapViewOfFile(view);
-    return rc;
-  }
   /* The size of the view as the OS mapped it, not as the header (written
    * by another process) says. */
   MEMORY_BASIC_INFORMATION info;
   uint64_t mapped = 0;
-  for (char *p = view; VirtualQuery(p, &info, sizeof info) != 0 &&
-                       info.AllocationBase == view;
+  for (char *p = v; VirtualQuery(p, &info, sizeof info) != 0 &&
+                    info.AllocationBase == v;
        p += info.RegionSize)
     mapped += info.RegionSize;
+  if (size && size < mapped)
+    mapped = size;
+  /* The header and the owner table (owner.c) first: they are read before
+   * any block. */
+  if (mapped < MP__ARENA_HEADER_BYTES ||
+      !VirtualAlloc(v, MP__ARENA_HEADER_BYTES, MEM_COMMIT, PAGE_READWRITE)) {
+    int rc = mp__os_error((int)GetLastError());
+    UnmapViewOfFile(v);
+    return rc;
+  }
   section = h;
-  m->base = view;
-  m->size = size && size < mapped ? size : mapped;
-  m->usable = 65536;
+  view = v;
+  view_size = mapped;
+  atomic_store(&view_committed, MP__ARENA_HEADER_BYTES);
+  m->base = v;
+  m->size = mapped;
   return 0;
 }
 
@@ -53,24 +63,19 @@ int mp__os_arena_attach(int64_t handle, mp__arena_map *m) {
 int64_t mp__os_arena_handle(void) { return (int64_t)(intptr_t)section; }
 
 int mp__os_arena_commit(uint64_t upto) {
-  if (upto <= atomic_load(&mp__arena_usable))
+  if (upto <= atomic_load(&view_committed))
     return 0;
-  /* Commit in 1 MiB steps past what was asked, and at least as far as
-   * the family has, so that the next few calls take the fast path. */
-  uint64_t family = atomic_load(&mp__arena_get()->committed);
+  /* In 1 MiB steps, so that the next few allocations need no call. */
   uint64_t target = (upto + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
-  if (target < family)
-    target = family;
-  if (target > mp__arena_get()->size)
-    target = mp__arena_get()->size;
+  if (target > view_size)
+    target = view_size;
   if (upto > target)
     return MP_ENOMEM;
-  if (!VirtualAlloc(mp__arena_get(), (SIZE_T)target, MEM_COMMIT, PAGE_READWRITE))
+  if (!VirtualAlloc(view, (SIZE_T)target, MEM_COMMIT, PAGE_READWRITE))
     return mp__os_error((int)GetLastError());
-  atomic_store(&mp__arena_usable, target);
-  uint64_t seen = family;
+  uint64_t seen = atomic_load(&view_committed);
   while (seen < target &&
-         !atomic_compare_exchange_weak(&mp__arena_get()->committed, &seen, target)) {
+         !atomic_compare_exchange_weak(&view_committed, &seen, target)) {
   }
   return 0;
 }

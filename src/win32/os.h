@@ -19,13 +19,28 @@ typedef struct mp__os_proc {
 } mp__os_proc;
 
 /* The body of mp__rmutex (shared.h) on this OS: the kernel mutex is found
- * by key; the owner is kept here because Lock must refuse to nest. */
+ * by key; the owner's token (owner.c) is kept here because Lock must
+ * refuse to nest and only the owner may release: a thread id alone would
+ * pass for a thread that exited holding it once the OS reuses the id. */
 #define MP__RMUTEX_OS_FIELDS                                                   \
   uint64_t key;                                                                \
-  DWORD owner_pid;                                                             \
-  DWORD owner_tid;                                                             \
+  uint32_t obj16;                                                              \
+  _Atomic uint32_t owner;                                                      \
   uint32_t depth;                                                              \
-  int recursive;
+  uint32_t recursive;
+
+/* The named kernel objects of the family (names.c). kind: 'w' a wait
+ * word's semaphore, 'm' a mutex, 'o' a lock-owner slot's mutex. obj16:
+ * the owning object's offset / 16 (0: none), whose id tells when it was
+ * freed. The handles stay cached in this process: never close them. */
+/* Creates the object, refusing one that exists already (NULL, with
+ * ERROR_ALREADY_EXISTS as the OS error). owned: a mutex is created held
+ * by the calling thread. */
+HANDLE mp__win_create(uint64_t key, char kind, uint32_t obj16, int owned);
+/* Opens it; or_create: makes it again if its name is gone (its last
+ * handle was closed). NULL with the OS error stored (ERROR_FILE_NOT_FOUND:
+ * no such object). */
+HANDLE mp__win_open(uint64_t key, char kind, uint32_t obj16, int or_create);
 
 /* Security attributes that let only the current user open an object:
  * every named object the library creates uses them (security.c). 0 or
@@ -53,9 +68,15 @@ int mp__win_file_identity(HANDLE h, struct mp__file_id *id);
  * path it was started from. 0 or MP_ESYS. */
 int mp__win_exe_path(wchar_t *buf, DWORD cap);
 
-/* No arena space of this OS's own (POSIX keeps its lock owners there). */
+
+/* A lock-owner slot's OS lock (owner.c) is a named mutex: nothing of it
+ * is in the arena. */
+#define MP__OWNER_OS_BYTES 0
+
+/* Where in the arena the owner table lives (owner.c): after the arena
+ * header, before the first block (MP__ARENA_HEADER_BYTES in shared.h). */
 #define MP__OS_ARENA_AT 65536u
-#define MP__OS_ARENA_BYTES 0u
+#define MP__OS_ARENA_BYTES (1u << 20)
 
 /* TerminateProcess needs an exit code; these two are mapped back to -15
  * and -9 so that terminate and kill read as they do on POSIX. Python uses

@@ -1,17 +1,24 @@
 /* Waiting and mutual exclusion across processes on Windows, where no
  * futex spans processes: a wait word sleeps on a named semaphore, a robust
- * mutex is a named kernel mutex, whose abandonment the kernel reports. */
+ * mutex is a named kernel mutex, whose abandonment the kernel reports.
+ * The names and their cache are in names.c; lock owners in owner.c. */
 #include "deadline.h"
 #include "shared.h"
 
-HANDLE mp__win_named(uint64_t key, char kind);
+int mp__os_waitword_create(mp__waitword *w) {
+  return mp__win_create(w->key, 'w', w->obj16, 0) ? 0 : MP_ESYS;
+}
+
+static HANDLE semaphore_of(mp__waitword *w) {
+  return mp__win_open(w->key, 'w', w->obj16, 1);
+}
 
 /* The waiter counts itself before it checks the value; a waker that
  * changes the value and then sees the count posts a token the waiter will
  * find. A token left over by a waiter that timed out only causes one
  * spurious wake, which callers allow for. */
 int mp__waitword_wait(mp__waitword *w, uint32_t expected, int timeout_ms) {
-  HANDLE sem = mp__win_named(w->key, 'w');
+  HANDLE sem = semaphore_of(w);
   if (!sem)
     return MP_ESYS;
   atomic_fetch_add(&w->waiters, 1);
@@ -38,45 +45,59 @@ void mp__waitword_wake(mp__waitword *w, uint32_t n) {
    * from piling up in the semaphore. */
   if (n == UINT32_MAX && atomic_exchange(&w->woken, 1) != 0)
     return;
-  HANDLE sem = mp__win_named(w->key, 'w');
+  HANDLE sem = semaphore_of(w);
+  /* The count is in shared memory: never more than the semaphore takes. */
   if (sem)
-    ReleaseSemaphore(sem, (LONG)(n < waiting ? n : waiting), NULL);
+    ReleaseSemaphore(sem, (LONG)(n < waiting ? n : waiting) & 0x7fffffff,
+                     NULL);
 }
 
-int mp__rmutex_init(mp__rmutex *m, uint64_t key, int recursive) {
-  m->key = key ? key : (uint64_t)-1; /* the arena's own lock */
-  m->owner_pid = 0;
-  m->owner_tid = 0;
+/* ---- The robust mutex: a named kernel mutex and its owner's token ----
+ * The kernel mutex does the waiting and reports a dead holder (abandoned);
+ * the token says which thread holds it, so that a Lock refuses to nest
+ * and only its holder may release it, whatever thread ids the OS reuses.
+ * The kernel hands a released mutex straight to one waiter, and a waiter
+ * that times out is simply not among them: no wake is ever lost. */
+
+int mp__rmutex_init(mp__rmutex *m, const void *obj, int recursive) {
+  /* Key 0 is the arena's own lock: object keys start at 1. */
+  m->key = obj ? mp__arena_new_key() : 0;
+  m->obj16 = obj ? (uint32_t)(mp__arena_off(obj) / 16) : 0;
+  atomic_store(&m->owner, 0);
   m->depth = 0;
-  m->recursive = recursive;
-  return mp__win_named(m->key, 'm') ? 0 : MP_ESYS;
+  m->recursive = recursive != 0;
+  return mp__win_create(m->key, 'm', m->obj16, 0) ? 0 : MP_ESYS;
 }
 
-static int is_mine(const mp__rmutex *m) {
-  return m->owner_pid == GetCurrentProcessId() &&
-         m->owner_tid == GetCurrentThreadId();
+static HANDLE mutex_of(mp__rmutex *m) {
+  return mp__win_open(m->key, 'm', m->obj16, 1);
+}
+
+static int is_mine(mp__rmutex *m, uint32_t self) {
+  return self && atomic_load_explicit(&m->owner, memory_order_relaxed) == self;
 }
 
 int mp__rmutex_lock(mp__rmutex *m, int timeout_ms) {
-  if (!m->recursive && is_mine(m))
+  uint32_t self = mp__owner_self();
+  if (!self)
+    return MP_ENOMEM;
+  if (!m->recursive && is_mine(m, self))
     return MP_ESTATE; /* the kernel mutex would nest; Lock must not */
-  HANDLE h = mp__win_named(m->key, 'm');
+  HANDLE h = mutex_of(m);
   if (!h)
     return MP_ESYS;
   DWORD r = WaitForSingleObject(h, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
   switch (r) {
   case WAIT_OBJECT_0:
-    if (is_mine(m)) {
+    if (is_mine(m, self)) {
       m->depth++;
     } else {
-      m->owner_pid = GetCurrentProcessId();
-      m->owner_tid = GetCurrentThreadId();
+      atomic_store_explicit(&m->owner, self, memory_order_relaxed);
       m->depth = 1;
     }
     return 0;
   case WAIT_ABANDONED:
-    m->owner_pid = GetCurrentProcessId();
-    m->owner_tid = GetCurrentThreadId();
+    atomic_store_explicit(&m->owner, self, memory_order_relaxed);
     m->depth = 1;
     return MP_EOWNERDEAD;
   case WAIT_TIMEOUT:
@@ -87,20 +108,23 @@ int mp__rmutex_lock(mp__rmutex *m, int timeout_ms) {
 }
 
 int mp__rmutex_unlock(mp__rmutex *m) {
-  if (!is_mine(m))
+  if (!is_mine(m, mp__owner_token))
     return MP_ESTATE;
-  HANDLE h = mp__win_named(m->key, 'm');
+  HANDLE h = mutex_of(m);
   if (!h)
     return MP_ESYS;
-  if (--m->depth == 0) {
-    m->owner_pid = 0;
-    m->owner_tid = 0;
+  /* A depth of 0 is one some process overwrote: the last release. */
+  if (m->depth > 1)
+    m->depth--;
+  else {
+    m->depth = 0;
+    atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
   }
   if (!ReleaseMutex(h))
     return mp__os_error((int)GetLastError());
   return 0;
 }
 
-int mp__rmutex_held(mp__rmutex *m) { return is_mine(m); }
+int mp__rmutex_held(mp__rmutex *m) { return is_mine(m, mp__owner_token); }
 
 void mp__rmutex_destroy(mp__rmutex *m) { mp__os_forget_key(m->key); }

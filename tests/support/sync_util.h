@@ -42,6 +42,26 @@ int su_wait_sem(mp_sem *s, unsigned want, int timeout_ms);
 #define SU_LATE_MS 3000
 void su_assert_took(int64_t start_ms, int expected_ms);
 
+/* The OS's id of the calling thread (which the OS may give to a new
+ * thread once this one is gone). */
+uint64_t su_thread_id(void);
+/* Handles (Windows) or descriptors (POSIX) this process has open; -1 if
+ * the OS does not say. Under Wine, which does not count them, the slot a
+ * new handle gets, which grows the same way when handles are kept. */
+long su_handle_count(void);
+
+/* "Publish, then wake", with the publisher killed in between (issue 7
+ * #4). The waiter role releases a semaphore (`ready`) and sleeps in an
+ * infinite wait; the killer role calls su_wait_asleep(ready), arms a fault
+ * point (fault.h) that kills it just before its wake, and makes its
+ * change. su_killed_before_wake (test process) starts both, checks that
+ * the killer died there (-9) and that the waiter's infinite wait still
+ * ended, within SU_WAKE_LOST_MS, with exit code 0. */
+#define SU_WAKE_LOST_MS 10000
+void su_wait_asleep(mp_sem *ready);
+void su_killed_before_wake(mp_target waiter, mp_target killer,
+                           const void *arg, size_t arg_size);
+
 /* Starts n processes running target with the same argument block. */
 void su_start_n(mp_process **ps, int n, mp_target target, const void *arg,
                 size_t arg_size);
