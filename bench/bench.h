@@ -83,16 +83,15 @@ static inline uint64_t bench_size(double rate, double seconds, uint64_t lo,
   return (uint64_t)n;
 }
 
-/* Milliseconds per call of one(method), calls one after the other for
+/* Milliseconds per call of one(what), calls one after the other for
  * about `seconds` (at least min_n), after one untimed call. */
-static inline double bench_ms_per(void (*one)(mp_start_method),
-                                  mp_start_method method, double seconds,
+static inline double bench_ms_per(void (*one)(int), int what, double seconds,
                                   int min_n) {
-  one(method);
+  one(what);
   uint64_t t0 = bench_now_ns(), t;
   int n = 0;
   do {
-    one(method);
+    one(what);
     n++;
     t = bench_now_ns();
   } while (n < min_n || bench_sec(t - t0) < seconds);

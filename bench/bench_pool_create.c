@@ -5,7 +5,7 @@
  * Output: op=pool_create impl=mproc fork_ms=.. spawn_ms=.. */
 #include "bench_pool.h"
 
-static void one(mp_start_method method) {
+static void one(int method) {
   int64_t items[100], out[100];
   for (int i = 0; i < 100; i++)
     items[i] = i;

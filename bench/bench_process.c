@@ -91,18 +91,6 @@ static void one(int kind) {
   }
 }
 
-/* Processes one after the other for about `seconds` (at least `min_n`). */
-static double ms_per_process(int kind, double seconds, int min_n) {
-  uint64_t t0 = bench_now_ns(), t;
-  int n = 0;
-  do {
-    one(kind);
-    n++;
-    t = bench_now_ns();
-  } while (n < min_n || bench_sec(t - t0) < seconds);
-  return (double)(t - t0) / 1e6 / n;
-}
-
 int main(int argc, char **argv) {
   mp_main_guard(argc, argv);
   if (argc == 2 && strcmp(argv[1], RAW_CHILD_ARG) == 0)
@@ -115,7 +103,7 @@ int main(int argc, char **argv) {
   }
   for (int r = 0; r < ROUNDS; r++)
     for (int k = 0; k < N_KINDS; k++) {
-      double ms = ms_per_process(k, s, 5);
+      double ms = bench_ms_per(one, k, s, 5);
       if (ms < best[k])
         best[k] = ms;
     }
