@@ -79,8 +79,8 @@ static void read_start_data(int64_t chan, mp__start_data *d, void **arg) {
 
 /* The block describes a child of the process that is our parent, run from
  * the same executable. */
-static void check_start_data(const mp__start_data *d) {
-  if (d->parent_pid != mp__os_parent_pid())
+static void check_start_data(const mp__start_data *d, mp_pid parent) {
+  if (d->parent_pid != parent)
     mp__not_our_child("the start data names another parent process");
   mp__file_id exe;
   if (mp__os_exe_identity(&exe) < 0 || exe.dev != d->exe.dev ||
@@ -106,12 +106,13 @@ static int receive(mp__start_data *d, void **arg) {
   if (rc > 0)
     mp__not_our_child("the value is not a channel number");
   int64_t chan;
-  const char *why = mp__os_channel_open(value, &chan);
+  mp_pid parent = 0;
+  const char *why = mp__os_channel_open(value, &chan, &parent);
   if (why)
     mp__not_our_child(why);
   read_start_data(chan, d, arg);
   mp__os_channel_close(chan);
-  check_start_data(d);
+  check_start_data(d, parent);
   return 1;
 }
 

@@ -252,8 +252,10 @@ void mp__os_proc_release(mp__os_proc *os); /* handles of an unreaped child */
 
 /* channel.c: the spawned child's side. value is what the parent put in
  * MP__CHILD_ENV: a descriptor or a HANDLE value. Opening checks that it
- * names a channel its parent made for it (NULL) or says why not. */
-const char *mp__os_channel_open(const char *value, int64_t *channel);
+ * names a channel its parent made for it (NULL, and *parent the pid of
+ * the process that made it) or says why not. */
+const char *mp__os_channel_open(const char *value, int64_t *channel,
+                                mp_pid *parent);
 int mp__os_channel_read(int64_t channel, void *buf, size_t len);
 void mp__os_channel_close(int64_t channel);
 

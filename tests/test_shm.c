@@ -303,7 +303,10 @@ static void list_dev_shm(char *buf, size_t cap) {
   closedir(d);
 }
 
-/* Names in after that are not in before. */
+/* Names of the library's (every name it gives in /dev/shm starts with
+ * "mproc") in after that are not in before. Other programs' names are not
+ * this test's business: an MPI job or a browser on the same machine may
+ * leave theirs. */
 static int new_entries(const char *before, const char *after, char *first,
                        size_t cap) {
   int n = 0;
@@ -315,7 +318,7 @@ static int new_entries(const char *before, const char *after, char *first,
       len = sizeof name - 1;
     memcpy(name, line, len);
     name[len] = '\0';
-    if (!strstr(before, name)) {
+    if (strncmp(name, "/mproc", 6) == 0 && !strstr(before, name)) {
       if (n++ == 0)
         snprintf(first, cap, "%s", name);
     }

@@ -11,7 +11,9 @@
  *    spawns: the child runs the right target, or refuses, and never runs
  *    the other program's code;
  *  - the child inherits only what it needs: a descriptor / handle the
- *    parent opened as inheritable is not open in the child. */
+ *    parent opened as inheritable is not open in the child;
+ *  - a parent killed right after a start does not make its child refuse
+ *    to run (the child's checks of its channel allow for a dead parent). */
 #if !defined(_WIN32) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
 #endif
@@ -25,6 +27,7 @@
 #else
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -283,6 +286,52 @@ static void test_module_target_then_replaced(void **state) {
 
 /* ---- the program's own file replaced ---- */
 
+/* ---- a parent killed right after the start ---- */
+
+enum { ORPHAN_RAN = 77 };
+
+static int role_orphan(void *arg) {
+  mp_queue *q = arg;
+  int v = ORPHAN_RAN;
+  return mp_queue_put(q, &v, sizeof v, TST_LONG_MS) == 0 ? 0 : 1;
+}
+
+/* Starts a spawned child and is killed at once, while that child is most
+ * likely still loading: before it has checked where its channel came
+ * from. */
+static int role_orphan_starter(void *arg) {
+  mp_process_options o;
+  memset(&o, 0, sizeof o);
+  o.method = MP_START_SPAWN;
+  mp_process *k;
+  if (mp_process_create(&k, role_orphan, arg, sizeof(mp_queue), &o) != 0 ||
+      mp_process_start(k) != 0)
+    return 2;
+#ifdef _WIN32
+  TerminateProcess(GetCurrentProcess(), 9);
+#else
+  kill(getpid(), SIGKILL);
+#endif
+  return 3;
+}
+
+static void test_parent_killed_right_after_start(void **state) {
+  (void)state;
+  mp_queue q;
+  assert_int_equal(mp_queue_create(&q, 0), 0);
+  for (int round = 0; round < 5; round++) {
+    mp_process *p = tst_start(role_orphan_starter, &q, sizeof q, NULL);
+    int code = tst_join_code(p, TST_LONG_MS);
+    assert_true(code != 2 && code != 3);
+    assert_int_equal(tst_free(p), 0);
+    int v = 0;
+    size_t len = 0;
+    assert_int_equal(mp_queue_get(&q, &v, sizeof v, &len, TST_LONG_MS), 0);
+    assert_int_equal(v, ORPHAN_RAN);
+  }
+  mp_queue_free(&q);
+}
+
 static int role_42(void *arg) {
   (void)arg;
   return 42;
@@ -362,6 +411,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_static_target_fresh_globals),
       cmocka_unit_test(test_distinct_static_targets),
       cmocka_unit_test(test_target_in_other_unit),
+      cmocka_unit_test_teardown(test_parent_killed_right_after_start,
+                                tst_teardown_processes),
       cmocka_unit_test_setup_teardown(test_same_executable, tst_setup_tmpdir,
                                       tst_teardown_tmpdir),
       cmocka_unit_test_setup_teardown(test_inheritable_handle_not_inherited,

@@ -9,6 +9,7 @@
  * with a forged block, another program's socket). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -106,10 +107,24 @@ static int parse_fd(const char *value, int *fd) {
   return 0;
 }
 
+/* The socket's creator must be our parent. A parent killed right after
+ * the start (before this check runs) has left us to a reaper, so a creator
+ * that no longer exists, with a parent that is not it, is taken for a
+ * parent that died: a process that is alive and not our parent is never
+ * taken. The uid check above it is what keeps other users out. */
+static int from_parent(mp_pid peer) {
+  if (peer <= 0)
+    return 0;
+  if (peer == (mp_pid)getppid())
+    return 1;
+  return kill((pid_t)peer, 0) != 0 && errno == ESRCH;
+}
+
 /* Every check is a question the kernel answers at once: nothing here
  * reads the descriptor, so a terminal or a pipe that nobody writes cannot
  * make the child wait. */
-const char *mp__os_channel_open(const char *value, int64_t *channel) {
+const char *mp__os_channel_open(const char *value, int64_t *channel,
+                                mp_pid *parent) {
   int fd;
   if (parse_fd(value, &fd) < 0)
     return "the value is not a descriptor number";
@@ -131,12 +146,13 @@ const char *mp__os_channel_open(const char *value, int64_t *channel) {
   uint64_t uid = 0;
   if (mp__posix_peer(fd, &peer, &uid) != 0)
     return "the socket's peer cannot be identified";
-  if (peer != (mp_pid)getppid() || uid != (uint64_t)geteuid())
+  if (uid != (uint64_t)geteuid() || !from_parent(peer))
     return "the socket does not come from the parent process";
   /* Nothing we exec later may inherit it. */
   if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
     return "the descriptor cannot be made close-on-exec";
   *channel = fd;
+  *parent = peer;
   return NULL;
 }
 

@@ -84,7 +84,8 @@ static int parse_handle(const char *value, HANDLE *h) {
 
 /* Each check asks about the handle without reading from it, so nothing
  * here can wait. (Wine 8 answers all three as Windows does.) */
-const char *mp__os_channel_open(const char *value, int64_t *channel) {
+const char *mp__os_channel_open(const char *value, int64_t *channel,
+                                mp_pid *parent_out) {
   HANDLE h;
   if (parse_handle(value, &h) < 0)
     return "the value is not a handle number";
@@ -104,6 +105,7 @@ const char *mp__os_channel_open(const char *value, int64_t *channel) {
   if (!SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0))
     return "the handle cannot be made private";
   *channel = (int64_t)(intptr_t)h;
+  *parent_out = parent;
   return NULL;
 }
 
